@@ -1,0 +1,1 @@
+"""Incident-response bot for Slack: runs your runbook, written as YAML."""
