@@ -1,0 +1,118 @@
+"""Queries. Every write commits before the caller talks to Slack, so a crash loses nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.store.tables import Incident, Participant, TimelineEntry
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+    def session(self) -> AsyncSession:
+        return self._sessions()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- incidents -----------------------------------------------------------------
+
+    async def create_incident(self, incident: Incident, *entries: TimelineEntry) -> Incident:
+        """Insert the incident and its first timeline entries in one transaction."""
+        async with self.session() as s:
+            s.add(incident)
+            await s.flush()
+            assert incident.id is not None
+            for e in entries:
+                e.incident_id = incident.id
+                s.add(e)
+            await s.commit()
+            return incident
+
+    async def update_incident(self, incident_id: int, **fields: Any) -> Incident:
+        async with self.session() as s:
+            inc = await s.get(Incident, incident_id)
+            if inc is None:
+                raise LookupError(f"no incident {incident_id}")
+            for k, v in fields.items():
+                setattr(inc, k, v)
+            s.add(inc)
+            await s.commit()
+            return inc
+
+    async def get(self, incident_id: int) -> Incident | None:
+        async with self.session() as s:
+            return await s.get(Incident, incident_id)
+
+    async def by_channel(self, channel_id: str) -> Incident | None:
+        async with self.session() as s:
+            res = await s.exec(select(Incident).where(Incident.channel_id == channel_id))
+            return res.first()
+
+    async def find(self, ref: str) -> Incident | None:
+        """An incident by number (`INC-42`, `42`) or channel name (`#incident-...`)."""
+        ref = ref.strip().lstrip("#")
+        digits = ref[4:] if ref.upper().startswith("INC-") else ref
+        if digits.isdigit():
+            return await self.get(int(digits))
+        async with self.session() as s:
+            res = await s.exec(select(Incident).where(Incident.channel_name == ref))
+            return res.first()
+
+    async def list_open(self, limit: int = 50) -> Sequence[Incident]:
+        async with self.session() as s:
+            q = (
+                select(Incident)
+                .where(col(Incident.resolved_at).is_(None))
+                .order_by(col(Incident.declared_at).desc(), col(Incident.id).desc())
+                .limit(limit)
+            )
+            return (await s.exec(q)).all()
+
+    async def count_open(self) -> int:
+        async with self.session() as s:
+            q = (
+                select(func.count())
+                .select_from(Incident)
+                .where(col(Incident.resolved_at).is_(None))
+            )
+            return int((await s.exec(q)).one())
+
+    # -- roles ---------------------------------------------------------------------
+
+    async def roles(self, incident_id: int) -> dict[str, str]:
+        async with self.session() as s:
+            res = await s.exec(select(Participant).where(Participant.incident_id == incident_id))
+            return {p.role: p.user_id for p in res.all()}
+
+    # -- timeline ------------------------------------------------------------------
+
+    async def add_entry(self, entry: TimelineEntry) -> bool:
+        """Record one entry; False when its source_key was recorded before (a retry)."""
+        async with self.session() as s:
+            s.add(entry)
+            try:
+                await s.commit()
+            except IntegrityError:
+                await s.rollback()
+                return False
+            return True
+
+    async def timeline(self, incident_id: int) -> Sequence[TimelineEntry]:
+        async with self.session() as s:
+            q = (
+                select(TimelineEntry)
+                .where(TimelineEntry.incident_id == incident_id)
+                .order_by(col(TimelineEntry.occurred_at), col(TimelineEntry.id))
+            )
+            return (await s.exec(q)).all()
