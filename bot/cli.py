@@ -1,0 +1,99 @@
+"""python -m bot serve | validate"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.policy.errors import PolicyInvalid
+from bot.policy.loader import load_policy
+from bot.settings import Settings, SettingsError
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    paths = args.policies or [settings.policy_path]
+    failed = 0
+    for path in paths:
+        try:
+            loaded = load_policy(path)
+        except PolicyInvalid as e:
+            failed += 1
+            print(str(e), file=sys.stderr)
+            continue
+        except OSError as e:
+            failed += 1
+            print(f"{path}: cannot read: {e.strerror}", file=sys.stderr)
+            continue
+        names = ", ".join(loaded.policy.severity_names())
+        print(f"{path}: ok ({names}; version {loaded.version[:12]})")
+    return 1 if failed else 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        settings.require_slack()
+    except SettingsError as e:
+        print(e, file=sys.stderr)
+        return 2
+    try:
+        policy = load_policy(settings.policy_path)
+    except PolicyInvalid as e:
+        print(f"Cannot serve: the policy is invalid.\n{e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(
+            f"Cannot serve: cannot read the policy {settings.policy_path}: {e.strerror}"
+            " (set INCIDENT_POLICY)",
+            file=sys.stderr,
+        )
+        return 1
+
+    from bot.server import serve_forever
+    from bot.services import build_services
+    from bot.slack_gateway import SlackChat, make_client
+
+    async def run() -> None:
+        chat = SlackChat(make_client(settings))
+        services = await build_services(settings, chat, policy=policy)
+        try:
+            await serve_forever(services)
+        finally:
+            await services.close()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="Incident-response bot for Slack")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser(
+        "serve", help="run the bot (HTTP on $PORT, or Socket Mode with SLACK_APP_TOKEN)"
+    )
+    s.set_defaults(func=cmd_serve)
+    v = sub.add_parser("validate", help="check policies; errors name file, line and field")
+    v.add_argument(
+        "policies", nargs="*", type=Path, help="policy files (default: $INCIDENT_POLICY)"
+    )
+    v.set_defaults(func=cmd_validate)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+    except SettingsError as e:
+        print(e, file=sys.stderr)
+        return 2
+    return int(args.func(args, settings))

@@ -1,0 +1,24 @@
+"""Action and callback IDs live in one place so blocks and listeners cannot drift."""
+
+from enum import StrEnum
+
+SLASH_COMMAND = "/incident"
+
+
+class Action(StrEnum):
+    POST_UPDATE = "incident_post_update"
+    CHANGE_SEVERITY = "incident_change_severity"
+    ESCALATE = "incident_escalate"
+    RESOLVE = "incident_resolve"
+    SNOOZE = "incident_snooze"
+
+
+class View(StrEnum):
+    DECLARE = "declare_incident"
+
+
+class Field(StrEnum):
+    """block_id == action_id for modal inputs, so state lookups stay obvious."""
+
+    SEVERITY = "severity"
+    TITLE = "title"

@@ -1,0 +1,222 @@
+"""Use cases: what happens when a responder declares, lists, ... an incident.
+
+Each use case validates first (a mistake changes nothing), writes to the store
+before it talks to chat (a crash loses nothing), and carries on past a failing
+chat call, reporting what failed instead of aborting the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.naming import channel_name, with_suffix
+from bot.policy.loader import LoadedPolicy
+from bot.policy.model import Severity
+from bot.policy.templates import render
+from bot.ports import INCIDENT_CONTROLS, Chat, ChatError, Message
+from bot.rendering import incident_values
+from bot.store.repo import Store
+from bot.store.tables import Incident, TimelineEntry
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_ATTEMPTS = 50
+
+
+class IncidentError(Exception):
+    """A user mistake or refusal; the message says what was wrong and what would work."""
+
+
+@dataclass
+class DeclareOutcome:
+    incident: Incident
+    problems: list[str] = field(default_factory=list)
+
+
+class Incidents:
+    def __init__(self, store: Store, chat: Chat, policy: LoadedPolicy, clock: Clock) -> None:
+        self.store = store
+        self.chat = chat
+        self.policy = policy
+        self.clock = clock
+
+    # -- declare -------------------------------------------------------------------
+
+    def severity(self, name: str) -> Severity:
+        sev = self.policy.policy.severity(name)
+        if sev is None:
+            names = ", ".join(f"`{s}`" for s in self.policy.policy.severity_names())
+            raise IncidentError(f"Unknown severity `{name}`. Use one of: {names}.")
+        return sev
+
+    async def declare(self, *, severity: str, title: str, user_id: str) -> DeclareOutcome:
+        sev = self.severity(severity)
+        title = " ".join(title.split())
+        if not title:
+            raise IncidentError(
+                "An incident needs a title, e.g. `/incident SEV1 Payment processing down`."
+            )
+        pol = self.policy.policy
+        now = self.clock.now()
+        incident = Incident(
+            title=title,
+            severity=sev.name,
+            status=pol.statuses.initial,
+            private=sev.private,
+            commander_id=user_id,
+            declared_by=user_id,
+            policy_version=self.policy.version,
+            declared_at=now,
+        )
+        declared = TimelineEntry(
+            incident_id=0,
+            kind="declared",
+            occurred_at=now,
+            author_id=user_id,
+            text=f"{sev.name} declared: {title}",
+            key_event=True,
+        )
+        await self.store.create_incident(incident, declared)
+        outcome = DeclareOutcome(incident)
+        log.info("declared %s (%s)", incident.number, sev.name)
+        await self._set_up_channel(outcome, sev)
+        return outcome
+
+    async def _set_up_channel(self, outcome: DeclareOutcome, sev: Severity) -> None:
+        incident = outcome.incident
+        assert incident.id is not None
+        pol = self.policy.policy
+        try:
+            channel_id, name = await self._create_channel(incident, sev)
+        except ChatError as e:
+            outcome.problems.append(f"Could not create the incident channel: `{e.code}`.")
+            return
+        incident_id = incident.id
+        incident = await self.store.update_incident(
+            incident_id, channel_id=channel_id, channel_name=name
+        )
+        outcome.incident = incident
+
+        invitees, problems = await self._invitees(sev, incident.commander_id)
+        outcome.problems += problems
+        try:
+            failed = await self.chat.invite(channel_id, invitees)
+            outcome.problems += [
+                f"Could not invite {self.chat.user_ref(u)}: `{code}`." for u, code in failed.items()
+            ]
+        except ChatError as e:
+            outcome.problems.append(f"Could not invite responders: `{e.code}`.")
+
+        values = await self.values(incident)
+        if pol.channel.topic:
+            try:
+                await self.chat.set_topic(channel_id, render(pol.channel.topic, values)[:250])
+            except ChatError as e:
+                outcome.problems.append(f"Could not set the topic: `{e.code}`.")
+
+        announcement = Message(
+            title=f"{incident.number}: {incident.title}",
+            text=render(pol.templates.announcement, values),
+            incident_id=incident.id,
+            controls=INCIDENT_CONTROLS,
+        )
+        try:
+            ts = await self.chat.post(channel_id, announcement)
+            outcome.incident = await self.store.update_incident(incident_id, announcement_ts=ts)
+            await self.chat.pin(channel_id, ts)
+        except ChatError as e:
+            outcome.problems.append(f"Could not post or pin the announcement: `{e.code}`.")
+
+        if sev.checklist:
+            steps = "\n".join(f"• {step}" for step in sev.checklist)
+            try:
+                await self.chat.post(
+                    channel_id,
+                    Message(title="Immediate actions", text=steps, incident_id=incident.id),
+                )
+            except ChatError as e:
+                outcome.problems.append(f"Could not post the checklist: `{e.code}`.")
+
+        if pol.channel.announce and not incident.private:
+            text = (
+                f"{incident.number} declared: *{self.chat.literal(incident.title)}* "
+                f"({sev.name}, {sev.label}). "
+                f"Join {self.chat.channel_ref(channel_id)}. "
+                f"Commander: {self.chat.user_ref(incident.commander_id)}"
+            )
+            try:
+                await self.chat.post(
+                    pol.channel.announce, Message(text=text, incident_id=incident.id)
+                )
+            except ChatError as e:
+                outcome.problems.append(
+                    f"Could not announce in {pol.channel.announce}: `{e.code}`."
+                )
+
+        if outcome.problems:
+            report = "Incident set up with problems:\n" + "\n".join(
+                f"• {p}" for p in outcome.problems
+            )
+            try:
+                await self.chat.post(channel_id, Message(text=report, incident_id=incident.id))
+            except ChatError:
+                log.warning("could not report setup problems in %s", channel_id)
+
+    async def _create_channel(self, incident: Incident, sev: Severity) -> tuple[str, str]:
+        pol = self.policy.policy
+        local = incident.declared_at.astimezone(ZoneInfo(pol.timezone))
+        base = channel_name(
+            pol.channel.pattern,
+            title=incident.title,
+            when=local,
+            number=incident.id or 0,
+            severity=sev.name,
+        )
+        name = base
+        for attempt in range(2, MAX_NAME_ATTEMPTS + 2):
+            try:
+                return await self.chat.create_channel(name, private=incident.private), name
+            except ChatError as e:
+                # Taken names include archived channels; Slack is the only judge of that.
+                if e.code != "name_taken":
+                    raise
+            name = with_suffix(base, attempt)
+        raise ChatError("name_taken", f"{base} and {MAX_NAME_ATTEMPTS} suffixes are taken")
+
+    async def _invitees(self, sev: Severity, commander: str) -> tuple[list[str], list[str]]:
+        users = [commander]
+        problems: list[str] = []
+        for key in sev.invite:
+            contact = self.policy.policy.contacts[key]
+            if contact.user:
+                users.append(contact.user)
+            elif contact.usergroup:
+                try:
+                    users += await self.chat.group_members(contact.usergroup)
+                except ChatError as e:
+                    problems.append(f"Could not read the members of `{key}`: `{e.code}`.")
+        return list(dict.fromkeys(users)), problems
+
+    # -- queries -------------------------------------------------------------------
+
+    async def values(self, incident: Incident) -> dict[str, str]:
+        roles = await self.store.roles(incident.id or 0)
+        return incident_values(self.policy.policy, incident, self.chat, roles)
+
+    async def list_open(self, viewer: str) -> Sequence[Incident]:
+        """Open incidents, newest first; a private one only for those inside it."""
+        open_ = await self.store.list_open()
+        return [i for i in open_ if not i.private or viewer in {i.commander_id, i.declared_by}]
+
+    async def in_channel(self, channel_id: str) -> Incident:
+        incident = await self.store.by_channel(channel_id)
+        if incident is None:
+            raise IncidentError(
+                "This command works inside an incident channel. Run it there, or use "
+                "`/incident list` to find the incident's channel."
+            )
+        return incident

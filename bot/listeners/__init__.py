@@ -1,0 +1,13 @@
+"""Slack listeners: ack within 3 s, parse, call a use case, render. Nothing else."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.listeners import commands, views
+from bot.services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    commands.register(app, services)
+    views.register(app, services)

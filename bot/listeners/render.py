@@ -1,0 +1,48 @@
+"""Turning use-case results into Slack replies (text and blocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.blocks import section
+from bot.command import Vocabulary, normalise
+from bot.incidents import DeclareOutcome
+from bot.policy.model import Policy
+from bot.rendering import age
+from bot.services import Services
+from bot.slack_gateway import escape
+from bot.store.tables import Incident
+
+
+def vocabulary(policy: Policy) -> Vocabulary:
+    severities: dict[str, str] = {}
+    for s in policy.severities:
+        for word in (s.name, *s.aliases):
+            severities[normalise(word)] = s.name
+    return Vocabulary(
+        severities=severities, statuses=list(policy.statuses.values), roles=list(policy.roles)
+    )
+
+
+def declare_reply(outcome: DeclareOutcome) -> str:
+    inc = outcome.incident
+    where = f"<#{inc.channel_id}>" if inc.channel_id else "(no channel)"
+    text = f"{inc.number} declared: *{escape(inc.title)}* ({inc.severity}) in {where}."
+    if outcome.problems:
+        text += "\nSome setup steps failed:\n" + "\n".join(f"• {p}" for p in outcome.problems)
+    return text
+
+
+def incident_list(incidents: Sequence[Incident], services: Services) -> dict[str, Any]:
+    if not incidents:
+        return {"text": "No open incidents. Declare one with `/incident <severity> <title>`."}
+    now = services.clock.now()
+    lines = [
+        f"*{i.number}* {i.severity} · {i.status.capitalize()} · "
+        + (f"<#{i.channel_id}>" if i.channel_id else "no channel")
+        + f" · {escape(i.title)} · commander <@{i.commander_id}> · {age(i.declared_at, now)} old"
+        for i in incidents
+    ]
+    text = f"{len(incidents)} open incident(s), newest first:\n" + "\n".join(lines)
+    return {"text": text[:3000], "blocks": section(text)[:50]}

@@ -1,0 +1,79 @@
+"""What the domain needs from a chat system. Slack implements it in slack_gateway;
+`simulate` and unit tests implement it with a recorder. The domain never imports Slack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Control(StrEnum):
+    """Buttons the domain asks for; the Slack side renders them (bot/blocks.py)."""
+
+    POST_UPDATE = "post_update"
+    CHANGE_SEVERITY = "change_severity"
+    ESCALATE = "escalate"
+    RESOLVE = "resolve"
+    SNOOZE = "snooze"
+
+
+INCIDENT_CONTROLS = (
+    Control.POST_UPDATE,
+    Control.CHANGE_SEVERITY,
+    Control.ESCALATE,
+    Control.RESOLVE,
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message as the domain sees it: text, optionally a heading and buttons."""
+
+    text: str
+    title: str | None = None
+    incident_id: int | None = None
+    controls: Sequence[Control] = field(default_factory=tuple)
+    context: str | None = None
+
+
+class ChatError(Exception):
+    """A chat call failed; `code` is the platform's error code (Slack's `error`)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}{': ' + detail if detail else ''}")
+        self.code = code
+
+
+class Chat(Protocol):
+    async def create_channel(self, name: str, *, private: bool) -> str:
+        """Create a channel and return its id; raises ChatError('name_taken') when taken."""
+        ...
+
+    async def invite(self, channel: str, users: Sequence[str]) -> dict[str, str]:
+        """Invite users; returns {user: error code} for those who could not be invited
+        (being in the channel already is not an error)."""
+        ...
+
+    async def set_topic(self, channel: str, topic: str) -> None: ...
+
+    async def post(self, channel: str, message: Message) -> str:
+        """Post to a channel id, channel name or user id (a DM); returns the message ts."""
+        ...
+
+    async def pin(self, channel: str, ts: str) -> None: ...
+
+    async def group_members(self, group_id: str) -> list[str]: ...
+
+    def user_ref(self, user_id: str) -> str:
+        """How a user is mentioned in message text."""
+        ...
+
+    def channel_ref(self, channel: str) -> str:
+        """How a channel is linked in message text."""
+        ...
+
+    def literal(self, text: str) -> str:
+        """User-typed text made safe to embed in formatted message text."""
+        ...

@@ -1,0 +1,67 @@
+"""The values an incident offers to policy templates ({title}, {severity}, ...)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.policy.durations import format_duration
+from bot.policy.model import Policy
+from bot.store.tables import Incident
+
+
+class Refs(Protocol):
+    def user_ref(self, user_id: str) -> str: ...
+
+    def channel_ref(self, channel: str) -> str: ...
+
+    def literal(self, text: str) -> str: ...
+
+
+def fmt_time(when: datetime | None, tz: str) -> str:
+    if when is None:
+        return "-"
+    return when.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def incident_values(
+    policy: Policy, incident: Incident, refs: Refs, roles: dict[str, str]
+) -> dict[str, str]:
+    sev = policy.severity(incident.severity)
+    cadence = sev.update_every if sev else None
+    last = incident.last_update_at or incident.declared_at
+    next_update = fmt_time(last + cadence, policy.timezone) if cadence else "as needed"
+    end = incident.resolved_at
+    duration = format_duration(end - incident.declared_at) if end else "-"
+    people = [incident.commander_id, *roles.values()]
+    values = {
+        "number": incident.number,
+        "title": refs.literal(incident.title),
+        "severity": incident.severity,
+        "severity_label": sev.label if sev else incident.severity,
+        "status": incident.status.capitalize(),
+        "commander": refs.user_ref(incident.commander_id),
+        "declared_by": refs.user_ref(incident.declared_by),
+        "started_at": fmt_time(incident.declared_at, policy.timezone),
+        "next_update_at": next_update,
+        "channel": refs.channel_ref(incident.channel_id) if incident.channel_id else "-",
+        "impact": sev.impact if sev and sev.impact else "-",
+        "checklist": "\n".join(f"• {s}" for s in sev.checklist) if sev else "",
+        "summary": refs.literal(incident.summary) if incident.summary else "-",
+        "duration": duration,
+        "participants": ", ".join(refs.user_ref(u) for u in dict.fromkeys(people)),
+        "company": policy.name,
+    }
+    for role, user in roles.items():
+        values[f"role_{role}"] = refs.user_ref(user)
+    return values
+
+
+def age(since: datetime, now: datetime) -> str:
+    minutes = int((now - since) / timedelta(minutes=1))
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 48 * 60:
+        return f"{minutes // 60}h{minutes % 60:02d}m"
+    return f"{minutes // (24 * 60)}d"

@@ -1,0 +1,107 @@
+"""The Bolt app and the HTTP server: POST /slack/events, GET /healthz; Socket Mode switch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from sqlalchemy import text
+
+from bot import listeners
+from bot.services import Services
+from bot.slack_gateway import make_client
+
+log = logging.getLogger(__name__)
+
+SERVICES_KEY = web.AppKey("services", Services)
+BOLT_KEY = web.AppKey("bolt", AsyncApp)
+
+
+def build_bolt(services: Services) -> AsyncApp:
+    settings = services.settings
+    app = AsyncApp(
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret,
+        client=make_client(settings),
+        # Slack retries a request it did not see acked; our handlers are idempotent anyway.
+        process_before_response=False,
+    )
+    listeners.register(app, services)
+
+    @app.error
+    async def on_error(
+        error: Exception, body: dict[str, Any], respond: AsyncRespond | None
+    ) -> None:
+        log.exception("unhandled error in a listener", exc_info=error)
+        if respond is not None and body.get("response_url"):
+            await respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text="Something went wrong on our side; nothing was changed by the failing step. "
+                "Try again, and tell your bot operator if it keeps happening.",
+            )
+
+    return app
+
+
+async def slack_events(request: web.Request) -> web.Response:
+    bolt = request.app[BOLT_KEY]
+    bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(bolt_response)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES_KEY]
+    try:
+        async with services.store.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as e:  # the probe must answer, not crash
+        log.warning("health check: database unreachable: %s", type(e).__name__)
+        return web.json_response({"ok": False, "database": "unreachable"}, status=503)
+    return web.json_response({"ok": True, "policy": services.policy.version[:12]})
+
+
+def build_web(services: Services, bolt: AsyncApp | None = None) -> web.Application:
+    app = web.Application()
+    app[SERVICES_KEY] = services
+    app[BOLT_KEY] = bolt or build_bolt(services)
+    app.router.add_post("/slack/events", slack_events)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def start_http(
+    services: Services, host: str = "0.0.0.0", port: int | None = None
+) -> web.AppRunner:
+    runner = web.AppRunner(build_web(services), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, services.settings.port if port is None else port)
+    await site.start()
+    return runner
+
+
+async def serve_forever(services: Services) -> None:
+    settings = services.settings
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        bolt = build_bolt(services)
+        # /healthz still answers on $PORT so platforms can probe the process.
+        runner = web.AppRunner(build_web(services, bolt), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+        log.info("Socket Mode; /healthz on port %d", settings.port)
+        handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+        await handler.start_async()  # type: ignore[no-untyped-call]
+        return
+    runner = await start_http(services)
+    log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

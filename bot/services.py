@@ -1,0 +1,49 @@
+"""Builds the parts once and hands them to whoever needs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock, SystemClock
+from bot.incidents import Incidents
+from bot.policy.loader import LoadedPolicy, load_policy
+from bot.ports import Chat
+from bot.settings import Settings
+from bot.store.engine import make_engine, migrate
+from bot.store.repo import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    policy: LoadedPolicy
+    store: Store
+    chat: Chat
+    clock: Clock
+    incidents: Incidents
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def build_services(
+    settings: Settings,
+    chat: Chat,
+    *,
+    clock: Clock | None = None,
+    policy: LoadedPolicy | None = None,
+) -> Services:
+    """Load and check the policy first (a broken one stops here), then migrate the store."""
+    policy = policy or load_policy(settings.policy_path)
+    engine = make_engine(settings.database_url)
+    await migrate(engine)
+    store = Store(engine)
+    clock = clock or SystemClock()
+    return Services(
+        settings=settings,
+        policy=policy,
+        store=store,
+        chat=chat,
+        clock=clock,
+        incidents=Incidents(store, chat, policy, clock),
+    )

@@ -1,0 +1,96 @@
+"""Configuration from the environment, read once at start and passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///incident-bot.db"
+DEFAULT_POLICY = "policies/default.yaml"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message tells the operator what to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    policy_path: str = DEFAULT_POLICY
+    port: int = 3000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        port_text = get("PORT") or "3000"
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise SettingsError(f"PORT must be a port number (1-65535), not {port_text!r}.")
+        api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not api_url.endswith("/"):
+            # slack_sdk joins base_url + method name, so the slash matters.
+            api_url += "/"
+        return cls(
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=api_url,
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            policy_path=get("INCIDENT_POLICY") or DEFAULT_POLICY,
+            port=int(port_text),
+        )
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def require_slack(self) -> None:
+        """Fail with one line naming what to set when `serve` cannot reach Slack."""
+        missing = []
+        if not self.slack_bot_token:
+            missing.append("SLACK_BOT_TOKEN (xoxb-..., from OAuth & Permissions)")
+        if self.socket_mode:
+            if not (self.slack_app_token or "").startswith("xapp-"):
+                missing.append("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
+        elif not self.slack_signing_secret:
+            missing.append("SLACK_SIGNING_SECRET (from Basic Information > App Credentials)")
+        if missing:
+            raise SettingsError(
+                "Cannot serve: set "
+                + " and ".join(missing)
+                + " from your Slack app's settings at https://api.slack.com/apps"
+                + " (or set SLACK_APP_TOKEN for Socket Mode)."
+            )
+
+    def __repr__(self) -> str:
+        # Secrets never reach logs, even through a repr.
+        def mask(v: str | None) -> str:
+            return "unset" if v is None else "set"
+
+        return (
+            f"Settings(bot_token={mask(self.slack_bot_token)},"
+            f" signing_secret={mask(self.slack_signing_secret)},"
+            f" app_token={mask(self.slack_app_token)}, api_url={self.slack_api_url!r},"
+            f" database_url={redact_url(self.database_url)!r}, policy={self.policy_path!r},"
+            f" port={self.port})"
+        )
+
+
+def redact_url(url: str) -> str:
+    """Hide a password in a database URL."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,125 @@
+"""The only module that calls the Slack Web API: it implements the domain's Chat port."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import fallback_text, message_blocks
+from bot.ports import ChatError, Message
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Invitation failures that mean "nothing to do", not "something went wrong".
+HARMLESS_INVITE_ERRORS = {"already_in_channel", "cant_invite_self"}
+
+
+def make_client(settings: Settings) -> AsyncWebClient:
+    """A Web API client on SLACK_API_URL that retries 429s (honouring Retry-After),
+    5xx answers and connection errors, which slack-sdk does not all do by default."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters: a title can't ping @channel or fake a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(e: SlackApiError) -> str:
+    data = getattr(e.response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error") or "unknown_error")
+    return f"http_{getattr(e.response, 'status_code', 'error')}"
+
+
+class SlackChat:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        # The typed client methods encode each method's arguments the way Slack wants.
+        fn = getattr(self.client, method.replace(".", "_"))
+        try:
+            return await fn(**kwargs)
+        except SlackApiError as e:
+            code = _code(e)
+            log.warning("slack %s failed: %s", method, code)
+            raise ChatError(code) from e
+
+    async def create_channel(self, name: str, *, private: bool) -> str:
+        resp = await self._call("conversations.create", name=name, is_private=private)
+        return str(resp["channel"]["id"])
+
+    async def invite(self, channel: str, users: Sequence[str]) -> dict[str, str]:
+        if not users:
+            return {}
+        try:
+            # force: invite the valid ones even when one of several is rejected.
+            resp = await self._call(
+                "conversations.invite", channel=channel, users=",".join(users), force=True
+            )
+        except ChatError as e:
+            if e.code in HARMLESS_INVITE_ERRORS:
+                return {}
+            if len(users) == 1:
+                return {users[0]: e.code}
+            raise
+        failed = {}
+        for err in resp.get("errors") or []:
+            if err.get("error") not in HARMLESS_INVITE_ERRORS:
+                failed[str(err.get("user"))] = str(err.get("error"))
+        return failed
+
+    async def set_topic(self, channel: str, topic: str) -> None:
+        await self._call("conversations.setTopic", channel=channel, topic=topic)
+
+    async def post(self, channel: str, message: Message) -> str:
+        resp = await self._call(
+            "chat.postMessage",
+            channel=channel,
+            text=fallback_text(message),
+            blocks=message_blocks(message),
+            unfurl_links=False,
+        )
+        return str(resp["ts"])
+
+    async def pin(self, channel: str, ts: str) -> None:
+        try:
+            await self._call("pins.add", channel=channel, timestamp=ts)
+        except ChatError as e:
+            if e.code != "already_pinned":
+                raise
+
+    async def group_members(self, group_id: str) -> list[str]:
+        resp = await self._call("usergroups.users.list", usergroup=group_id)
+        return [str(u) for u in resp.get("users") or []]
+
+    def user_ref(self, user_id: str) -> str:
+        return f"<@{user_id}>"
+
+    def literal(self, text: str) -> str:
+        return escape(text)
+
+    def channel_ref(self, channel: str) -> str:
+        if channel[:1] in {"C", "G"} and channel[1:].isalnum() and channel.isupper():
+            return f"<#{channel}>"
+        return channel if channel.startswith("#") else f"#{channel}"

@@ -1,0 +1,85 @@
+"""The real bot, served over HTTP on loopback, talking to the fake Slack server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.policy.loader import LoadedPolicy, load_policy
+from bot.server import start_http
+from bot.services import Services, build_services
+from bot.settings import Settings
+from bot.slack_gateway import SlackChat, make_client
+from tests.slack_requests import SlackSender
+from tests.slack_server import FakeSlack
+
+ROOT = Path(__file__).resolve().parent.parent
+SIGNING_SECRET = "test-signing-secret"
+TEST_POLICY = ROOT / "tests" / "policies" / "test.yaml"
+
+
+@dataclass
+class Bot:
+    services: Services
+    runner: web.AppRunner
+    url: str
+    send: SlackSender
+    slack: FakeSlack
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+        await self.services.close()
+
+
+def settings_for(slack: FakeSlack, db_url: str, policy: str | Path = TEST_POLICY) -> Settings:
+    return Settings(
+        slack_bot_token=slack.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        database_url=db_url,
+        policy_path=str(policy),
+        port=0,
+    )
+
+
+async def start_bot(
+    slack: FakeSlack,
+    db_url: str,
+    *,
+    policy: str | Path = TEST_POLICY,
+    clock: Clock | None = None,
+    loaded: LoadedPolicy | None = None,
+) -> Bot:
+    settings = settings_for(slack, db_url, policy)
+    chat = SlackChat(make_client(settings))
+    services = await build_services(
+        settings, chat, clock=clock, policy=loaded or load_policy(settings.policy_path)
+    )
+    runner = await start_http(services, host="127.0.0.1", port=0)
+    port = runner.addresses[0][1]
+    url = f"http://127.0.0.1:{port}"
+    return Bot(
+        services, runner, url, SlackSender(f"{url}/slack/events", SIGNING_SECRET, slack), slack
+    )
+
+
+async def eventually(
+    check: Callable[[], Any] | Callable[[], Awaitable[Any]], within: float = 5.0
+) -> Any:
+    """Wait for work the bot does after its ack (Slack sees the ack first, by design)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {within}s: {check}")
+        await asyncio.sleep(0.02)
