@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from bot import clocks
 from bot.clock import Clock
 from bot.naming import channel_name, with_suffix
 from bot.policy.loader import LoadedPolicy
@@ -71,6 +72,7 @@ class Incidents:
             declared_by=user_id,
             policy_version=self.policy.version,
             declared_at=now,
+            severity_since=now,
         )
         declared = TimelineEntry(
             incident_id=0,
@@ -80,7 +82,15 @@ class Incidents:
             text=f"{sev.name} declared: {title}",
             key_event=True,
         )
-        await self.store.create_incident(incident, declared)
+        # The incident, its first timeline line and its clocks commit together.
+        async with self.store.session() as s:
+            s.add(incident)
+            await s.flush()
+            assert incident.id is not None
+            declared.incident_id = incident.id
+            s.add(declared)
+            await clocks.replan(s, incident, pol, now)
+            await s.commit()
         outcome = DeclareOutcome(incident)
         log.info("declared %s (%s)", incident.number, sev.name)
         await self._set_up_channel(outcome, sev)

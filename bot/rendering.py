@@ -52,10 +52,22 @@ def incident_values(
         "duration": duration,
         "participants": ", ".join(refs.user_ref(u) for u in dict.fromkeys(people)),
         "company": policy.name,
+        "response_time": _dur(sev.response_time if sev else None, "-"),
+        "update_every": _dur(cadence, "as needed"),
+        "resolve_within": _dur(sev.resolve_within if sev else None, "-"),
+        "date": incident.declared_at.astimezone(ZoneInfo(policy.timezone)).strftime("%Y-%m-%d"),
+        "last_update_at": fmt_time(incident.last_update_at, policy.timezone),
+        "resolved_at": fmt_time(incident.resolved_at, policy.timezone),
+        "url": refs.channel_ref(incident.channel_id) if incident.channel_id else "-",
+        "roles": "\n".join(f"{r}: {refs.user_ref(u)}" for r, u in roles.items()) or "-",
     }
     for role, user in roles.items():
         values[f"role_{role}"] = refs.user_ref(user)
     return values
+
+
+def _dur(value: timedelta | None, none: str) -> str:
+    return format_duration(value) if value else none
 
 
 def age(since: datetime, now: datetime) -> str:

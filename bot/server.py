@@ -87,6 +87,11 @@ async def start_http(
 
 async def serve_forever(services: Services) -> None:
     settings = services.settings
+    # What fell due while the bot was down fires now, once; then wake every second.
+    fired = await services.scheduler.run_due()
+    if fired:
+        log.info("caught up on %d reminder(s)/escalation(s) that fell due while down", fired)
+    services.scheduler.start()
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
+from bot.escalation import Escalations
 from bot.incidents import Incidents
+from bot.nags import Nags
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.ports import Chat
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.store.engine import make_engine, migrate
 from bot.store.repo import Store
@@ -21,8 +24,11 @@ class Services:
     chat: Chat
     clock: Clock
     incidents: Incidents
+    escalations: Escalations
+    scheduler: Scheduler
 
     async def close(self) -> None:
+        self.scheduler.stop()
         await self.store.close()
 
 
@@ -39,6 +45,7 @@ async def build_services(
     await migrate(engine)
     store = Store(engine)
     clock = clock or SystemClock()
+    escalations = Escalations(store, chat, policy, clock)
     return Services(
         settings=settings,
         policy=policy,
@@ -46,4 +53,6 @@ async def build_services(
         chat=chat,
         clock=clock,
         incidents=Incidents(store, chat, policy, clock),
+        escalations=escalations,
+        scheduler=Scheduler(store, policy, clock, escalations, Nags(store, chat, policy, clock)),
     )

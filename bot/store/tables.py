@@ -34,6 +34,12 @@ class Incident(SQLModel, table=True):
     acknowledged_at: datetime | None = _dt()
     resolved_at: datetime | None = _dt(index=True)
     summary: str | None = None
+    # Clock state the planner reads (bot/planner.py ClockState).
+    severity_since: datetime | None = _dt()
+    last_nag_at: datetime | None = _dt()
+    nags_since_update: int = 0
+    nag_escalations: int = 0
+    snoozed_until: datetime | None = _dt()
 
     @property
     def number(self) -> str:
@@ -77,3 +83,46 @@ class TimelineEntry(SQLModel, table=True):
     key_event: bool = False
     source_key: str | None = Field(default=None, unique=True)
     data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class Page(SQLModel, table=True):
+    """An escalation level paged for an incident: when, and whether someone acknowledged."""
+
+    __tablename__ = "page"
+    __table_args__ = (UniqueConstraint("incident_id", "level", name="uq_page_level"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    level: int
+    reason: str
+    first_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    acked_at: datetime | None = _dt()
+    acked_by: str | None = None
+
+
+class DueJob(SQLModel, table=True):
+    """A reminder or escalation step that is due at a time: the row is the truth.
+
+    Written in the same transaction as the change that planned it; claimed with a
+    conditional UPDATE before anything is sent, so each fires once across restarts
+    and replicas. `key` + `due_at` identify the planned step (unique per incident).
+    """
+
+    __tablename__ = "due_job"
+    __table_args__ = (UniqueConstraint("incident_id", "key", "due_at", name="uq_due_job_step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    key: str
+    kind: str
+    level: int | None = None
+    reason: str
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    state: str = Field(default="pending", index=True)  # pending|claimed|done|cancelled
+    token: str
+    attempts: int = 0
+    claimed_by: str | None = None
+    claimed_at: datetime | None = _dt()
+    finished_at: datetime | None = _dt()
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

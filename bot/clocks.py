@@ -1,0 +1,109 @@
+"""Durable clocks: the planner's output kept as due_job rows, in the caller's transaction.
+
+Every use case that changes what is due (declare, update, severity, ack, snooze,
+escalate, resolve) calls `replan` inside the same transaction as its change, so a
+crash can never leave a change without its reminders, nor reminders for a change
+that was rolled back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.planner import ClockState, Due, Page, plan
+from bot.policy.model import Policy
+from bot.store.tables import DueJob, Incident
+from bot.store.tables import Page as PageRow
+
+PENDING, CLAIMED, DONE, CANCELLED = "pending", "claimed", "done", "cancelled"
+
+
+def clock_state(incident: Incident, pages: Sequence[PageRow]) -> ClockState:
+    return ClockState(
+        severity=incident.severity,
+        declared_at=incident.declared_at,
+        severity_since=incident.severity_since or incident.declared_at,
+        resolved=incident.resolved_at is not None,
+        last_update_at=incident.last_update_at,
+        last_nag_at=incident.last_nag_at,
+        nags_since_update=incident.nags_since_update,
+        nag_escalations=incident.nag_escalations,
+        snoozed_until=incident.snoozed_until,
+        pages={p.level: Page(p.first_at, p.last_at, p.acked_at) for p in pages},
+    )
+
+
+async def pages_of(session: AsyncSession, incident_id: int) -> Sequence[PageRow]:
+    res = await session.exec(select(PageRow).where(PageRow.incident_id == incident_id))
+    return res.all()
+
+
+async def planned(session: AsyncSession, incident: Incident, policy: Policy) -> list[Due]:
+    assert incident.id is not None
+    return plan(clock_state(incident, await pages_of(session, incident.id)), policy)
+
+
+async def replan(
+    session: AsyncSession, incident: Incident, policy: Policy, now: datetime
+) -> list[Due]:
+    """Make the incident's pending rows exactly what the planner wants now.
+
+    Rows no longer wanted are cancelled (kept, for the record); wanted ones missing
+    are added, or revived when an identical step was cancelled earlier. Flushes, never
+    commits: the caller's transaction decides.
+    """
+    assert incident.id is not None
+    session.add(incident)
+    await session.flush()
+    wanted = await planned(session, incident, policy)
+    want = {(d.key, d.due_at): d for d in wanted}
+    # Rows in every state: a step claimed (being fired) or done is never added again.
+    res = await session.exec(select(DueJob).where(DueJob.incident_id == incident.id))
+    existing = {(j.key, j.due_at): j for j in res.all()}
+    for slot, job in existing.items():
+        if job.state == PENDING and slot not in want:
+            job.state, job.finished_at = CANCELLED, now
+            session.add(job)
+    for slot, due in want.items():
+        old = existing.get(slot)
+        if old is None:
+            session.add(
+                DueJob(
+                    incident_id=incident.id,
+                    key=due.key,
+                    kind=due.kind.value,
+                    level=due.level,
+                    reason=due.reason.value,
+                    due_at=due.due_at,
+                    token=uuid.uuid4().hex,
+                    created_at=now,
+                )
+            )
+        elif old.state == CANCELLED:
+            old.state, old.finished_at, old.token = PENDING, None, uuid.uuid4().hex
+            session.add(old)
+    await session.flush()
+    return wanted
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the scheduler must next wake up (any incident, any replica's rows)."""
+    res = await session.exec(
+        select(DueJob.due_at).where(DueJob.state == PENDING).order_by(col(DueJob.due_at)).limit(1)
+    )
+    return res.first()
+
+
+async def finish(session: AsyncSession, job_id: int | None, now: datetime) -> None:
+    """Mark a fired row done, in the transaction that records what it did."""
+    if job_id is None:
+        return
+    job = await session.get(DueJob, job_id)
+    if job is not None:
+        job.state, job.finished_at = DONE, now
+        session.add(job)

@@ -1,0 +1,201 @@
+"""Paging an escalation level: invite its targets, mention them, DM the people, record it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import select
+
+from bot import clocks
+from bot.clock import Clock
+from bot.planner import Reason, next_level
+from bot.policy.loader import LoadedPolicy
+from bot.policy.model import Level
+from bot.policy.templates import render
+from bot.ports import Chat, ChatError, Message
+from bot.rendering import incident_values
+from bot.store.repo import Store
+from bot.store.tables import Incident, Page, TimelineEntry
+
+log = logging.getLogger(__name__)
+
+REASON_TEXT = {
+    Reason.AT_DECLARE: "paged at declaration for this severity",
+    Reason.UNRESOLVED: "still unresolved",
+    Reason.NOT_ACKED: "the previous level did not acknowledge",
+    Reason.IGNORED_NAGS: "update reminders were ignored",
+    Reason.REPEAT: "still not acknowledged",
+    Reason.MANUAL: "escalated by hand",
+}
+
+
+@dataclass
+class Targets:
+    users: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Escalations:
+    def __init__(self, store: Store, chat: Chat, policy: LoadedPolicy, clock: Clock) -> None:
+        self.store = store
+        self.chat = chat
+        self.policy = policy
+        self.clock = clock
+
+    async def escalate_now(
+        self, incident_id: int, *, by: str | None, reason: str | None
+    ) -> str | None:
+        """`/incident escalate`: page the first level not paged yet; None if none is left."""
+        async with self.store.session() as s:
+            incident = await s.get(Incident, incident_id)
+            if incident is None:
+                return None
+            state = clocks.clock_state(incident, await clocks.pages_of(s, incident_id))
+        level = next_level(state, self.policy.policy)
+        if level is None:
+            return None
+        await self.page(incident_id, level, Reason.MANUAL, by=by, note=reason)
+        return self.policy.policy.escalation.levels[level].name
+
+    async def page(
+        self,
+        incident_id: int,
+        level_index: int,
+        reason: Reason,
+        *,
+        by: str | None = None,
+        note: str | None = None,
+        when: datetime | None = None,
+        job_id: int | None = None,
+    ) -> None:
+        """Send the page, then record it (Page row, timeline, re-plan) in one transaction."""
+        pol = self.policy.policy
+        level = pol.escalation.levels[level_index]
+        incident = await self.store.get(incident_id)
+        if incident is None or incident.channel_id is None:
+            log.warning("cannot page INC-%s: no channel", incident_id)
+            return
+        targets = await self._targets(level)
+        await self._send(incident, level, reason, targets, note)
+
+        now = when or self.clock.now()
+        why = REASON_TEXT[reason] + (f": {note}" if note else "")
+        async with self.store.session() as s:
+            inc = await s.get(Incident, incident_id)
+            assert inc is not None
+            res = await s.exec(
+                select(Page).where(Page.incident_id == incident_id, Page.level == level_index)
+            )
+            page = res.first()
+            if page is None:
+                page = Page(
+                    incident_id=incident_id,
+                    level=level_index,
+                    reason=reason.value,
+                    first_at=now,
+                    last_at=now,
+                )
+            else:
+                page.last_at = now
+            s.add(page)
+            if reason is Reason.IGNORED_NAGS:
+                inc.nag_escalations += 1
+            s.add(
+                TimelineEntry(
+                    incident_id=incident_id,
+                    kind="escalation",
+                    occurred_at=now,
+                    author_id=by,
+                    text=f"Escalated to {level.name} ({why}): {', '.join(targets.mentions)}",
+                    key_event=True,
+                    data={"level": level_index, "reason": reason.value, "users": targets.users},
+                )
+            )
+            await clocks.finish(s, job_id, now)
+            await clocks.replan(s, inc, pol, now)
+            await s.commit()
+
+    async def _targets(self, level: Level) -> Targets:
+        t = Targets()
+        for key in level.targets:
+            contact = self.policy.policy.contacts[key]
+            if contact.user:
+                t.users.append(contact.user)
+                t.mentions.append(self.chat.user_ref(contact.user))
+            elif contact.usergroup:
+                t.mentions.append(f"<!subteam^{contact.usergroup}>")
+                try:
+                    t.users += await self.chat.group_members(contact.usergroup)
+                except ChatError as e:
+                    t.problems.append(f"could not read the members of `{key}`: `{e.code}`")
+            elif contact.channel:
+                t.channels.append(contact.channel)
+                t.mentions.append(self.chat.channel_ref(contact.channel))
+        t.users = list(dict.fromkeys(t.users))
+        return t
+
+    async def _send(
+        self, incident: Incident, level: Level, reason: Reason, t: Targets, note: str | None
+    ) -> None:
+        assert incident.channel_id is not None and incident.id is not None
+        channel = incident.channel_id
+        values = incident_values(
+            self.policy.policy, incident, self.chat, await self.store.roles(incident.id)
+        )
+        values.update(
+            level=level.name,
+            targets=", ".join(t.mentions) or "-",
+            reason=REASON_TEXT[reason] + (f": {self.chat.literal(note)}" if note else ""),
+        )
+        problems = list(t.problems)
+        if t.users:
+            try:
+                failed = await self.chat.invite(channel, t.users)
+                problems += [
+                    f"could not invite {self.chat.user_ref(u)}: `{c}`" for u, c in failed.items()
+                ]
+            except ChatError as e:
+                problems.append(f"could not invite the targets: `{e.code}`")
+        text = render(self.policy.policy.templates.escalation, values)
+        try:
+            await self.chat.post(channel, Message(text=text, incident_id=incident.id))
+        except ChatError as e:
+            log.warning("escalation post failed in %s: %s", channel, e.code)
+        dm = (
+            f"You are paged for {incident.number} ({incident.severity}) as *{level.name}*: "
+            f"{values['reason']}. Join {self.chat.channel_ref(channel)}."
+        )
+        for user in t.users:
+            try:
+                await self.chat.post(user, Message(text=dm, incident_id=incident.id))
+            except ChatError as e:
+                problems.append(f"could not DM {self.chat.user_ref(user)}: `{e.code}`")
+        for target in t.channels:
+            # A private incident's title stays inside it; the target still learns it is needed.
+            what = "a private incident" if incident.private else f"*{values['title']}*"
+            try:
+                await self.chat.post(
+                    target,
+                    Message(
+                        text=f":rotating_light: {incident.number} ({incident.severity}), {what}, "
+                        f"needs {level.name}: join {self.chat.channel_ref(channel)}",
+                        incident_id=incident.id,
+                    ),
+                )
+            except ChatError as e:
+                problems.append(f"could not post in {target}: `{e.code}`")
+        if problems:
+            try:
+                await self.chat.post(
+                    channel,
+                    Message(
+                        text="Escalation problems:\n" + "\n".join(f"• {p}" for p in problems),
+                        incident_id=incident.id,
+                    ),
+                )
+            except ChatError:
+                log.warning("could not report escalation problems in %s", channel)

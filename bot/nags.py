@@ -1,0 +1,66 @@
+"""The update reminder: mention the commander in the channel and DM them, with buttons."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot import clocks
+from bot.clock import Clock
+from bot.policy.loader import LoadedPolicy
+from bot.policy.templates import render
+from bot.ports import Chat, ChatError, Control, Message
+from bot.rendering import incident_values
+from bot.store.repo import Store
+from bot.store.tables import Incident, TimelineEntry
+
+log = logging.getLogger(__name__)
+
+NAG_CONTROLS = (Control.POST_UPDATE, Control.SNOOZE)
+
+
+class Nags:
+    def __init__(self, store: Store, chat: Chat, policy: LoadedPolicy, clock: Clock) -> None:
+        self.store = store
+        self.chat = chat
+        self.policy = policy
+        self.clock = clock
+
+    async def nag(self, incident_id: int, *, job_id: int | None = None) -> None:
+        """Send one reminder, then record it and plan the next one cadence later."""
+        incident = await self.store.get(incident_id)
+        if incident is None or incident.channel_id is None:
+            return
+        values = incident_values(
+            self.policy.policy, incident, self.chat, await self.store.roles(incident_id)
+        )
+        text = render(self.policy.policy.templates.nag, values)
+        msg = Message(text=text, incident_id=incident_id, controls=NAG_CONTROLS)
+        for where in (incident.channel_id, incident.commander_id):
+            try:
+                await self.chat.post(where, msg)
+            except ChatError as e:
+                log.warning("reminder for %s to %s failed: %s", incident.number, where, e.code)
+        await self._record(incident_id, job_id, self.clock.now())
+
+    async def _record(self, incident_id: int, job_id: int | None, now: datetime) -> None:
+        async with self.store.session() as s:
+            inc = await s.get(Incident, incident_id)
+            assert inc is not None
+            inc.last_nag_at = now
+            inc.nags_since_update += 1
+            inc.snoozed_until = None  # a snooze covers one reminder
+            s.add(
+                TimelineEntry(
+                    incident_id=incident_id,
+                    kind="nag",
+                    occurred_at=now,
+                    author_id=None,
+                    text=f"Update reminder {inc.nags_since_update} sent to "
+                    f"{self.chat.user_ref(inc.commander_id)}",
+                    data={"commander": inc.commander_id, "count": inc.nags_since_update},
+                )
+            )
+            await clocks.finish(s, job_id, now)
+            await clocks.replan(s, inc, self.policy.policy, now)
+            await s.commit()

@@ -1,0 +1,190 @@
+"""Claims due rows and fires them; catches up on start. The rows are the truth:
+APScheduler only wakes the process up.
+
+Each row fires once across restarts and replicas: it is claimed with a conditional
+UPDATE (plus FOR UPDATE SKIP LOCKED on PostgreSQL) before anything is sent, and
+marked done in the transaction that records what was sent. A claim whose process
+died is taken back after a lease. Before firing, the row is checked against a fresh
+plan (resolved? updated or snoozed meanwhile?) and cancelled if no longer wanted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from bot import clocks
+from bot.clock import Clock
+from bot.escalation import Escalations
+from bot.nags import Nags
+from bot.planner import Kind, Reason
+from bot.policy.loader import LoadedPolicy
+from bot.store.repo import Store
+from bot.store.tables import DueJob, Incident
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+MAX_PASSES = 20
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        policy: LoadedPolicy,
+        clock: Clock,
+        escalations: Escalations,
+        nags: Nags,
+        *,
+        lease: timedelta = timedelta(minutes=2),
+        batch: int = 100,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.escalations = escalations
+        self.nags = nags
+        self.lease = lease
+        self.batch = batch
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._lock = asyncio.Lock()
+        self._aps: Any = None
+
+    # -- one pass ------------------------------------------------------------------
+
+    async def run_due(self) -> int:
+        """Fire every row due by now (late ones once, not once per missed tick)."""
+        async with self._lock:  # one pass at a time in this process
+            fired = 0
+            await self.recover()
+            # A firing can make another step due at once (ignored nags -> escalate): loop,
+            # bounded so that a bug can never spin here.
+            for _ in range(MAX_PASSES):
+                ids = await self._claim()
+                if not ids:
+                    break
+                for job_id in ids:
+                    if await self._fire(job_id):
+                        fired += 1
+            return fired
+
+    async def recover(self) -> int:
+        """Take back claims older than the lease: their process died mid-fire."""
+        stale = self.clock.now() - self.lease
+        async with self.store.session() as s:
+            res = await s.exec(  # type: ignore[call-overload]
+                update(DueJob)
+                .where(col(DueJob.state) == clocks.CLAIMED, col(DueJob.claimed_at) < stale)
+                .values(state=clocks.PENDING, claimed_by=None)
+            )
+            await s.commit()
+            n = int(res.rowcount or 0)
+        if n:
+            log.warning("took back %d reminder(s) claimed by a process that died", n)
+        return n
+
+    async def _claim(self) -> list[int]:
+        now = self.clock.now()
+        async with self.store.session() as s:
+            q = (
+                select(DueJob.id)
+                .where(DueJob.state == clocks.PENDING, col(DueJob.due_at) <= now)
+                .order_by(col(DueJob.due_at), col(DueJob.id))
+                .limit(self.batch)
+            )
+            if self.store.engine.dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            ids = [i for i in (await s.exec(q)).all() if i is not None]
+            claimed = []
+            for job_id in ids:
+                res = await s.exec(  # type: ignore[call-overload]
+                    update(DueJob)
+                    .where(col(DueJob.id) == job_id, col(DueJob.state) == clocks.PENDING)
+                    .values(
+                        state=clocks.CLAIMED,
+                        claimed_by=self.worker,
+                        claimed_at=now,
+                        attempts=col(DueJob.attempts) + 1,
+                    )
+                )
+                if res.rowcount == 1:
+                    claimed.append(job_id)
+            await s.commit()
+            return claimed
+
+    async def _fire(self, job_id: int) -> bool:
+        now = self.clock.now()
+        async with self.store.session() as s:
+            job = await s.get(DueJob, job_id)
+            assert job is not None
+            incident = await s.get(Incident, job.incident_id)
+            wanted = await clocks.planned(s, incident, self.policy.policy) if incident else []
+            still = any(d.key == job.key and d.due_at == job.due_at for d in wanted)
+            if not still or job.attempts > MAX_ATTEMPTS:
+                if job.attempts > MAX_ATTEMPTS:
+                    log.error(
+                        "giving up on %s for INC-%s after %d attempts",
+                        job.key,
+                        job.incident_id,
+                        job.attempts - 1,
+                    )
+                job.state, job.finished_at = clocks.CANCELLED, now
+                s.add(job)
+                await s.commit()
+                return False
+            kind, level, reason, incident_id = job.kind, job.level, job.reason, job.incident_id
+        try:
+            if kind == Kind.NAG:
+                await self.nags.nag(incident_id, job_id=job_id)
+            else:
+                assert level is not None
+                await self.escalations.page(incident_id, level, Reason(reason), job_id=job_id)
+        except Exception:
+            # Left claimed: recover() hands it back after the lease, up to MAX_ATTEMPTS.
+            log.exception("firing %s for INC-%s failed", kind, incident_id)
+            return False
+        return True
+
+    # -- the wake-up ---------------------------------------------------------------
+
+    def start(self, every: float = 1.0) -> None:
+        """Wake every `every` seconds; each pass is a cheap indexed query when idle."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        self._aps = AsyncIOScheduler()
+        self._aps.add_job(
+            self._tick,
+            "interval",
+            seconds=every,
+            max_instances=1,
+            coalesce=True,
+            id="due-rows",
+            next_run_time=None,
+        )
+        self._aps.start()
+        self._aps.modify_job("due-rows", next_run_time=self._aps_now())
+
+    def _aps_now(self) -> Any:
+        from datetime import UTC, datetime
+
+        return datetime.now(UTC)
+
+    async def _tick(self) -> None:
+        try:
+            await self.run_due()
+        except Exception:  # keep waking: the next pass retries
+            log.exception("scheduler pass failed")
+
+    def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
