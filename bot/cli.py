@@ -71,6 +71,38 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.policy.durations import parse_duration
+    from bot.simulate import simulate
+
+    path = args.policy or settings.policy_path
+    try:
+        loaded = load_policy(path)
+    except PolicyInvalid as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"{path}: cannot read: {e.strerror}", file=sys.stderr)
+        return 1
+    try:
+        silent = parse_duration(args.silent_for)
+        every = parse_duration(args.updates_every) if args.updates_every else None
+    except ValueError as e:
+        print(f"simulate: {e}", file=sys.stderr)
+        return 2
+    if args.severity and loaded.policy.severity(args.severity) is None:
+        names = ", ".join(loaded.policy.severity_names())
+        print(f"simulate: unknown severity {args.severity!r}; {path} has {names}", file=sys.stderr)
+        return 2
+    result = asyncio.run(
+        simulate(
+            loaded, severity=args.severity, title=args.title, silent_for=silent, updates_every=every
+        )
+    )
+    print(result.as_json() if args.json else result.as_text())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Incident-response bot for Slack")
     sub = p.add_subparsers(dest="command", required=True)
@@ -83,14 +115,26 @@ def parser() -> argparse.ArgumentParser:
         "policies", nargs="*", type=Path, help="policy files (default: $INCIDENT_POLICY)"
     )
     v.set_defaults(func=cmd_validate)
+    m = sub.add_parser(
+        "simulate", help="dry run of an incident on a virtual clock: what would be posted, when"
+    )
+    m.add_argument("--policy", help="policy file (default: $INCIDENT_POLICY)")
+    m.add_argument("--severity", help="severity to declare (default: the policy's first)")
+    m.add_argument("--title", default="Simulated incident")
+    m.add_argument("--silent-for", default="2h", help="how long to run (default 2h)")
+    m.add_argument("--updates-every", help="the commander posts an update this often")
+    m.add_argument("--json", action="store_true", help="print JSON instead of a timeline")
+    m.set_defaults(func=cmd_simulate)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO if args.command == "serve" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except SettingsError as e:

@@ -127,7 +127,7 @@ class Escalations:
                 t.users.append(contact.user)
                 t.mentions.append(self.chat.user_ref(contact.user))
             elif contact.usergroup:
-                t.mentions.append(f"<!subteam^{contact.usergroup}>")
+                t.mentions.append(self.chat.group_ref(contact.usergroup))
                 try:
                     t.users += await self.chat.group_members(contact.usergroup)
                 except ChatError as e:

@@ -74,6 +74,10 @@ class Chat(Protocol):
         """How a channel is linked in message text."""
         ...
 
+    def group_ref(self, group_id: str) -> str:
+        """How a user group is mentioned in message text."""
+        ...
+
     def literal(self, text: str) -> str:
         """User-typed text made safe to embed in formatted message text."""
         ...

@@ -116,6 +116,9 @@ class SlackChat:
     def user_ref(self, user_id: str) -> str:
         return f"<@{user_id}>"
 
+    def group_ref(self, group_id: str) -> str:
+        return f"<!subteam^{group_id}>"
+
     def literal(self, text: str) -> str:
         return escape(text)
 
