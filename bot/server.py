@@ -30,6 +30,8 @@ def build_bolt(services: Services) -> AsyncApp:
         client=make_client(settings),
         # Slack retries a request it did not see acked; our handlers are idempotent anyway.
         process_before_response=False,
+        # The timeline records the bot's own posts too.
+        ignoring_self_events_enabled=False,
     )
     listeners.register(app, services)
 

@@ -14,6 +14,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.store.engine import make_engine, migrate
 from bot.store.repo import Store
+from bot.timeline import Timeline
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Services:
     incidents: Incidents
     escalations: Escalations
     scheduler: Scheduler
+    timeline: Timeline
 
     async def close(self) -> None:
         self.scheduler.stop()
@@ -55,4 +57,5 @@ async def build_services(
         incidents=Incidents(store, chat, policy, clock),
         escalations=escalations,
         scheduler=Scheduler(store, policy, clock, escalations, Nags(store, chat, policy, clock)),
+        timeline=Timeline(store),
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import commands, views
+from bot.listeners import commands, events, views
 from bot.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
     commands.register(app, services)
     views.register(app, services)
+    events.register(app, services)

@@ -1,0 +1,149 @@
+"""Every message of an incident channel is recorded once, in order, through signed events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.clock import VirtualClock
+from tests.harness import ROOT, Bot, eventually, start_bot
+from tests.slack_server import FakeSlack
+
+T0 = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+async def incident(tmp_path: Path) -> AsyncIterator[tuple[FakeSlack, Bot, str, str]]:
+    slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
+    await slack.start()
+    alice = slack.add_user("alice")
+    slack.add_user("lead", id="U0LEAD")
+    slack.add_usergroup("oncall", [alice], id="S0ONCALL")
+    general = slack.add_channel("general", members=[alice])
+    slack.add_channel("incidents")
+    bot = await start_bot(slack, f"sqlite+aiosqlite:///{tmp_path}/b.db", clock=VirtualClock(T0))
+    await bot.send.command("SEV2 Checkout errors", user=alice, channel=general)
+    ch = await eventually(lambda: slack.channel_by_name("incident-20260314-checkout-errors"))
+    await eventually(lambda: slack.responses)
+    yield slack, bot, ch.id, alice
+    await bot.stop()
+    await slack.stop()
+
+
+def msg(
+    channel: str, ts: str, text: str, user: str = "U0ALICE", **extra: object
+) -> dict[str, object]:
+    return {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        "channel_type": "channel",
+        **extra,
+    }
+
+
+async def entries(bot: Bot) -> list[tuple[str, str]]:
+    return [(e.kind, e.text) for e in await bot.services.timeline.entries(1)]
+
+
+async def test_messages_retries_edits_deletions_threads_files(incident) -> None:  # type: ignore[no-untyped-def]
+    _slack, bot, ch, _alice = incident
+    send = bot.send.event
+    assert (await send(msg(ch, "1773480700.000100", "db is on fire"), event_id="Ev1")).status == 200
+    # Slack retries the same event (and may re-deliver it under a new id): still once.
+    await send(msg(ch, "1773480700.000100", "db is on fire"), event_id="Ev1", retry_num=1)
+    await send(msg(ch, "1773480700.000100", "db is on fire"), event_id="Ev1b")
+    await send(
+        msg(ch, "1773480760.000200", "looking", user="U0BOB", thread_ts="1773480700.000100"),
+        event_id="Ev2",
+    )
+    await send(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": ch,
+            "ts": "1773480800.000300",
+            "event_ts": "1773480800.000300",
+            "message": {
+                "user": "U0BOB",
+                "text": "looking at the primary",
+                "ts": "1773480760.000200",
+                "edited": {"user": "U0BOB", "ts": "1773480800.000000"},
+            },
+            "previous_message": {"user": "U0BOB", "text": "looking", "ts": "1773480760.000200"},
+        },
+        event_id="Ev3",
+    )
+    await send(
+        msg(
+            ch,
+            "1773480900.000400",
+            "graph",
+            files=[{"id": "F1", "name": "cpu.png", "permalink": "https://x.slack.com/files/F1"}],
+        ),
+        event_id="Ev4",
+    )
+    await send(
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": ch,
+            "ts": "1773481000.000500",
+            "event_ts": "1773481000.000500",
+            "deleted_ts": "1773480900.000400",
+            "previous_message": {"text": "graph", "ts": "1773480900.000400"},
+        },
+        event_id="Ev5",
+    )
+    # Not an incident channel: ignored.
+    await send(msg("C0GENERAL", "1773481100.000600", "lunch?"), event_id="Ev6")
+
+    async def recorded() -> bool:
+        rows = await bot.services.store.timeline(1)
+        return sum(r.kind == "deletion" for r in rows) == 1
+
+    await eventually(recorded)
+    people = [
+        e
+        for e in await bot.services.timeline.entries(1)
+        if e.kind == "message" and not (e.data or {}).get("bot")
+    ]
+    assert [e.text for e in people] == ["db is on fire", "looking at the primary", "graph"]
+    assert people[1].data and people[1].data["history"] == ["looking"]
+    assert people[1].data["thread_ts"] == "1773480700.000100"
+    assert people[2].data and people[2].data["deleted"] is True
+    assert people[2].data["files"] == [{"name": "cpu.png", "url": "https://x.slack.com/files/F1"}]
+    rows = await bot.services.store.timeline(1)
+    assert sum(r.kind == "message" and r.text == "db is on fire" for r in rows) == 1
+    assert not any("lunch" in r.text for r in rows)
+
+
+async def test_the_bots_own_posts_are_recorded(incident) -> None:  # type: ignore[no-untyped-def]
+    slack, bot, ch, _ = incident
+    announcement = slack.channels[ch].messages[0]
+    event = {
+        "type": "message",
+        "channel": ch,
+        "user": slack.bot_user_id,
+        "bot_id": "B0BOT",
+        "text": announcement.text,
+        "ts": announcement.ts,
+        "event_ts": announcement.ts,
+    }
+    await bot.send.event(event, event_id="EvB")
+    rows = await eventually(lambda: bot.services.store.timeline(1))
+
+    async def has_bot_message() -> bool:
+        return any(
+            r.kind == "message" and (r.data or {}).get("bot")
+            for r in await bot.services.store.timeline(1)
+        )
+
+    await eventually(has_bot_message)
+    assert rows
