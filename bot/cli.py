@@ -103,6 +103,58 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class _PlainRefs:
+    """Mentions as Slack writes them, for exports read outside Slack."""
+
+    def user_ref(self, user_id: str) -> str:
+        return f"<@{user_id}>"
+
+    def channel_ref(self, channel: str) -> str:
+        return f"<#{channel}>"
+
+    def literal(self, text: str) -> str:
+        return text
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from bot.clock import SystemClock
+    from bot.report import Reports
+    from bot.store.engine import make_engine, migrate
+    from bot.store.repo import Store
+    from bot.timeline import Timeline
+
+    try:
+        loaded = load_policy(settings.policy_path)
+    except (PolicyInvalid, OSError) as e:
+        print(f"export: cannot load the policy {settings.policy_path}: {e}", file=sys.stderr)
+        return 1
+
+    async def run() -> int:
+        store = Store(make_engine(settings.database_url))
+        try:
+            await migrate(store.engine)
+            incident = await store.find(args.incident)
+            if incident is None:
+                print(
+                    f"export: no incident {args.incident!r}; give its number (INC-42 or 42)"
+                    " or its channel name",
+                    file=sys.stderr,
+                )
+                return 1
+            reports = Reports(store, Timeline(store), _PlainRefs())
+            if args.format == "json":
+                print(json.dumps(await reports.export(incident, loaded.policy), indent=2))
+            else:
+                print(await reports.postmortem(incident, loaded.policy, SystemClock().now()))
+            return 0
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Incident-response bot for Slack")
     sub = p.add_subparsers(dest="command", required=True)
@@ -125,6 +177,10 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--updates-every", help="the commander posts an update this often")
     m.add_argument("--json", action="store_true", help="print JSON instead of a timeline")
     m.set_defaults(func=cmd_simulate)
+    x = sub.add_parser("export", help="an incident's timeline and postmortem, out of the store")
+    x.add_argument("incident", help="number (INC-42 or 42) or channel name")
+    x.add_argument("--format", choices=["md", "json"], default="md")
+    x.set_defaults(func=cmd_export)
     return p
 
 

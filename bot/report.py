@@ -1,0 +1,188 @@
+"""What an incident adds up to: its metrics, the readable timeline, the postmortem
+draft and the export. Shared by `/incident timeline|postmortem`, `list` and `export`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from bot.policy.durations import format_duration
+from bot.policy.model import Policy
+from bot.policy.templates import render
+from bot.rendering import Refs, incident_values
+from bot.store.repo import Store
+from bot.store.tables import Incident, Page, TimelineEntry
+from bot.timeline import Timeline
+
+# Typed entries of the bot's own actions, and how a reader calls them.
+KIND_LABEL = {
+    "declared": "Declared",
+    "update": "Update",
+    "status": "Status",
+    "severity": "Severity",
+    "commander": "Commander",
+    "role": "Role",
+    "note": "Note",
+    "key": "Key event",
+    "ack": "Acknowledged",
+    "snooze": "Snoozed",
+    "escalation": "Escalation",
+    "nag": "Reminder",
+    "resolve": "Resolved",
+    "publish": "Published",
+}
+KEY_KINDS = set(KIND_LABEL) - {"nag", "snooze"}
+
+
+@dataclass(frozen=True)
+class Metrics:
+    to_acknowledge: timedelta | None
+    to_first_update: timedelta | None
+    to_resolve: timedelta | None
+    response_target: timedelta | None
+    update_target: timedelta | None
+    resolve_target: timedelta | None
+
+    def lines(self) -> list[str]:
+        def show(value: timedelta | None, target: timedelta | None) -> str:
+            got = format_duration(value) if value else "not yet"
+            if target is None:
+                return got
+            verdict = "" if value is None else (" ✓" if value <= target else " ✗ over")
+            return f"{got} (target {format_duration(target)}{verdict})"
+
+        return [
+            f"Time to acknowledge: {show(self.to_acknowledge, self.response_target)}",
+            f"Time to first update: {show(self.to_first_update, self.update_target)}",
+            f"Time to resolve: {show(self.to_resolve, self.resolve_target)}",
+        ]
+
+    def as_dict(self) -> dict[str, int | None]:
+        def secs(v: timedelta | None) -> int | None:
+            return None if v is None else int(v.total_seconds())
+
+        return {
+            "to_acknowledge_s": secs(self.to_acknowledge),
+            "to_first_update_s": secs(self.to_first_update),
+            "to_resolve_s": secs(self.to_resolve),
+            "response_target_s": secs(self.response_target),
+            "update_target_s": secs(self.update_target),
+            "resolve_target_s": secs(self.resolve_target),
+        }
+
+
+class Reports:
+    def __init__(self, store: Store, timeline: Timeline, refs: Refs) -> None:
+        self.store = store
+        self.timeline = timeline
+        self.refs = refs
+
+    async def metrics(self, incident: Incident, policy: Policy) -> Metrics:
+        assert incident.id is not None
+        start = incident.declared_at
+        async with self.store.session() as s:
+            acks = [
+                p.acked_at
+                for p in (await s.exec(select(Page).where(Page.incident_id == incident.id))).all()
+                if p.acked_at
+            ]
+            updates = (
+                await s.exec(
+                    select(TimelineEntry.occurred_at).where(
+                        TimelineEntry.incident_id == incident.id, TimelineEntry.kind == "update"
+                    )
+                )
+            ).all()
+        acked = min(
+            [*acks, *([incident.acknowledged_at] if incident.acknowledged_at else [])], default=None
+        )
+        sev = policy.severity(incident.severity)
+        return Metrics(
+            to_acknowledge=acked - start if acked else None,
+            to_first_update=min(updates) - start if updates else None,
+            to_resolve=incident.resolved_at - start if incident.resolved_at else None,
+            response_target=sev.response_time if sev else None,
+            update_target=sev.update_every if sev else None,
+            resolve_target=sev.resolve_within if sev else None,
+        )
+
+    async def key_entries(self, incident: Incident) -> list[TimelineEntry]:
+        """Key events and the bot's typed entries, in the order things happened."""
+        assert incident.id is not None
+        return [
+            e
+            for e in await self.timeline.entries(incident.id)
+            if e.kind in KEY_KINDS or e.key_event
+        ]
+
+    def cells(self, e: TimelineEntry, tz: str, with_date: bool) -> tuple[str, str]:
+        """(when, what) of one entry: the time in the policy's zone, then who did what."""
+        when = e.occurred_at.astimezone(ZoneInfo(tz))
+        stamp = when.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
+        who = f" {self.refs.user_ref(e.author_id)}" if e.author_id else ""
+        label = KIND_LABEL.get(e.kind, "Message")
+        text = " ".join(e.text.split())
+        deleted = " (deleted)" if (e.data or {}).get("deleted") else ""
+        return stamp, f"{label}{who}: {text}{deleted}"
+
+    def line(self, e: TimelineEntry, tz: str, with_date: bool) -> str:
+        return " · ".join(self.cells(e, tz, with_date))
+
+    async def timeline_lines(self, incident: Incident, policy: Policy) -> list[str]:
+        entries = await self.key_entries(incident)
+        return [
+            self.line(e, policy.timezone, spans_days(entries, policy.timezone)) for e in entries
+        ]
+
+    async def postmortem(self, incident: Incident, policy: Policy, now: datetime) -> str:
+        entries = await self.key_entries(incident)
+        with_date = spans_days(entries, policy.timezone)
+        rows = ["| Time | Event |", "|---|---|"]
+        for e in entries:
+            stamp, what = self.cells(e, policy.timezone, with_date)
+            rows.append(f"| {stamp} | {what.replace('|', '/')} |")
+        roles = await self.store.roles(incident.id or 0)
+        values = incident_values(policy, incident, self.refs, roles)
+        people = {
+            incident.commander_id,
+            *roles.values(),
+            *(e.author_id for e in entries if e.author_id and e.author_id[0] in "UW"),
+        }
+        values["participants"] = ", ".join(self.refs.user_ref(u) for u in sorted(people))
+        values["timeline"] = "\n".join(rows)
+        if incident.resolved_at is None:
+            values["duration"] = format_duration(now - incident.declared_at) + " so far"
+        metrics = await self.metrics(incident, policy)
+        text = render(policy.templates.postmortem, values)
+        return text + "\n\n## Response metrics\n\n" + "\n".join(f"- {m}" for m in metrics.lines())
+
+    async def export(self, incident: Incident, policy: Policy) -> dict[str, Any]:
+        assert incident.id is not None
+        entries = await self.timeline.entries(incident.id)
+        return {
+            "incident": incident.model_dump(mode="json", exclude={"channel_name"})
+            | {"number": incident.number, "channel_name": incident.channel_name},
+            "metrics": (await self.metrics(incident, policy)).as_dict(),
+            "roles": await self.store.roles(incident.id),
+            "timeline": [
+                {
+                    "at": e.occurred_at.isoformat(),
+                    "kind": e.kind,
+                    "author": e.author_id,
+                    "text": e.text,
+                    "ts": e.ts,
+                    "key_event": e.key_event or e.kind in KEY_KINDS,
+                    **({"data": e.data} if e.data else {}),
+                }
+                for e in entries
+            ],
+        }
+
+
+def spans_days(entries: list[TimelineEntry], tz: str) -> bool:
+    zone = ZoneInfo(tz)
+    return len({e.occurred_at.astimezone(zone).date() for e in entries}) > 1
