@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from bot.store.batch import BatchWriter
 from bot.store.repo import Store
 from bot.store.tables import Incident, TimelineEntry
 
@@ -57,6 +57,7 @@ class Deleted:
 class Timeline:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.writer = BatchWriter(store)
         self._channels: dict[str, int | None] = {}
 
     async def incident_for(self, channel: str) -> int | None:
@@ -119,14 +120,7 @@ class Timeline:
         return await self._add(entry)
 
     async def _add(self, entry: TimelineEntry) -> bool:
-        async with self.store.session() as s:
-            s.add(entry)
-            try:
-                await s.commit()
-            except IntegrityError:  # a retry or re-delivery: already recorded
-                await s.rollback()
-                return False
-            return True
+        return await self.writer.add(entry)
 
     async def entries(self, incident_id: int) -> list[TimelineEntry]:
         """The timeline as readers want it: by when things happened; edits folded into

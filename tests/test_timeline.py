@@ -123,3 +123,19 @@ async def test_the_bots_own_posts_are_recorded(incident) -> None:  # type: ignor
 
     await eventually(has_bot_message)
     assert rows
+
+
+async def test_concurrent_duplicates_in_one_batch_record_once(incident) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from bot.timeline import Posted
+
+    _, bot, ch, alice = incident
+    same = Posted(channel=ch, ts="1773480700.000100", author=alice, text="dup")
+    others = [
+        Posted(channel=ch, ts=f"1773480701.{i:06d}", author=alice, text=f"m{i}") for i in range(20)
+    ]
+    results = await asyncio.gather(*(bot.services.timeline.record(p) for p in [same] * 30 + others))
+    assert sum(results[:30]) == 1 and all(results[30:])
+    rows = await bot.services.store.timeline(1)
+    assert sum(r.text == "dup" for r in rows) == 1

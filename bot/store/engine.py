@@ -25,6 +25,9 @@ def make_engine(url: str) -> AsyncEngine:
             if ":memory:" not in url:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            # WAL + NORMAL: a process crash loses nothing; only an OS crash or power
+            # loss may lose the last commits. FULL would fsync every timeline line.
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
