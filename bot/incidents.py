@@ -211,6 +211,41 @@ class Incidents:
                     problems.append(f"Could not read the members of `{key}`: `{e.code}`.")
         return list(dict.fromkeys(users)), problems
 
+    async def bot_removed(self, channel_id: str, by: str | None) -> Incident | None:
+        """The bot was removed from an incident channel: stop recording that channel
+        only (its clocks go on, by DM) and tell the commander why the timeline stops."""
+        incident = await self.store.by_channel(channel_id)
+        if incident is None or incident.id is None or incident.bot_removed_at is not None:
+            return None
+        now = self.clock.now()
+        async with self.store.session() as s:
+            inc = await s.get(Incident, incident.id)
+            assert inc is not None
+            inc.bot_removed_at = now
+            s.add(inc)
+            s.add(
+                TimelineEntry(
+                    incident_id=incident.id,
+                    kind="bot_removed",
+                    occurred_at=now,
+                    author_id=by,
+                    text="The bot was removed from the channel: its messages are not recorded",
+                    key_event=True,
+                )
+            )
+            await s.commit()
+        who = f" by {self.chat.user_ref(by)}" if by else ""
+        text = (
+            f"I was removed from {self.chat.channel_ref(channel_id)} ({incident.number}){who}, "
+            "so I stopped recording its timeline. Reminders and escalations still reach you "
+            "here. Invite me back with `/invite @incident-bot` to resume recording."
+        )
+        try:
+            await self.chat.post(incident.commander_id, Message(text=text, incident_id=incident.id))
+        except ChatError as e:
+            log.warning("could not tell the commander of %s: %s", incident.number, e.code)
+        return inc
+
     # -- queries -------------------------------------------------------------------
 
     async def values(self, incident: Incident) -> dict[str, str]:

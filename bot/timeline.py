@@ -59,18 +59,23 @@ class Timeline:
         self.store = store
         self.writer = BatchWriter(store)
         self._channels: dict[str, int | None] = {}
+        self._stopped: set[str] = set()  # the bot was removed: never re-cached
 
     async def incident_for(self, channel: str) -> int | None:
         """Incident id of a channel; cached, since every message asks."""
+        if channel in self._stopped:
+            return None
         if channel in self._channels and self._channels[channel] is not None:
             return self._channels[channel]
         inc = await self.store.by_channel(channel)
-        found = inc.id if inc is not None and inc.is_open else None
+        recording = inc is not None and inc.is_open and inc.bot_removed_at is None
+        found = inc.id if inc is not None and recording else None
         if found is not None:
             self._channels[channel] = found
         return found
 
-    def forget(self, channel: str) -> None:
+    def stop_recording(self, channel: str) -> None:
+        self._stopped.add(channel)
         self._channels.pop(channel, None)
 
     async def record(self, event: Posted | Edited | Deleted) -> bool:

@@ -139,3 +139,33 @@ async def test_concurrent_duplicates_in_one_batch_record_once(incident) -> None:
     assert sum(results[:30]) == 1 and all(results[30:])
     rows = await bot.services.store.timeline(1)
     assert sum(r.text == "dup" for r in rows) == 1
+
+
+async def test_bot_removed_tells_the_commander_and_stops_recording_that_channel(incident) -> None:  # type: ignore[no-untyped-def]
+    slack, bot, ch, alice = incident
+    await bot.send.event(msg(ch, "1773480700.000100", "before"), event_id="Ea")
+    await bot.send.event({"type": "channel_left", "channel": ch, "actor_id": alice}, event_id="Eb")
+    await eventually(lambda: [m for m in slack.dms.get(alice, []) if "removed" in m.text])
+    dm = next(m for m in slack.dms[alice] if "removed" in m.text)
+    assert "/invite" in dm.text and ch in dm.text
+    await bot.send.event(msg(ch, "1773480800.000200", "after"), event_id="Ec")
+    # A retry of the removal does not DM twice.
+    await bot.send.event(
+        {"type": "channel_left", "channel": ch, "actor_id": alice}, event_id="Eb", retry_num=1
+    )
+
+    async def settled() -> list[str]:
+        return [
+            r.text
+            for r in await bot.services.store.timeline(1)
+            if r.kind == "message" and not (r.data or {}).get("bot")
+        ]
+
+    await eventually(settled)
+    import asyncio
+
+    await asyncio.sleep(0.2)
+    assert await settled() == ["before"]
+    assert len([m for m in slack.dms[alice] if "removed" in m.text]) == 1
+    kinds = [r.kind for r in await bot.services.store.timeline(1)]
+    assert "bot_removed" in kinds

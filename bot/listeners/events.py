@@ -65,6 +65,16 @@ def to_timeline_event(event: dict[str, Any]) -> Posted | Edited | Deleted | None
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    async def on_left(event: dict[str, Any]) -> None:
+        channel = event.get("channel")
+        if channel:
+            services.timeline.stop_recording(channel)
+            await services.incidents.bot_removed(channel, event.get("actor_id"))
+
+    # Sent to the bot when it is removed from a public / private channel.
+    app.event("channel_left")(on_left)
+    app.event("group_left")(on_left)
+
     @app.event("message")
     async def on_message(event: dict[str, Any]) -> None:
         item = to_timeline_event(event)

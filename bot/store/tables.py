@@ -40,6 +40,8 @@ class Incident(SQLModel, table=True):
     nags_since_update: int = 0
     nag_escalations: int = 0
     snoozed_until: datetime | None = _dt()
+    # Set when the bot was removed from the channel: its timeline stops there.
+    bot_removed_at: datetime | None = _dt()
 
     @property
     def number(self) -> str:
