@@ -11,6 +11,7 @@ class Action(StrEnum):
     ESCALATE = "incident_escalate"
     RESOLVE = "incident_resolve"
     SNOOZE = "incident_snooze"
+    DECLARE = "incident_declare"
 
 
 class View(StrEnum):

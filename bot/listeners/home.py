@@ -1,0 +1,30 @@
+"""The App Home tab and its Declare button."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import declare_modal
+from bot.home import home_view
+from bot.ids import Action
+from bot.services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.event("app_home_opened")
+    async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        view = await home_view(services.store, services.policy.policy, user, services.clock.now())
+        await client.views_publish(user_id=user, view=view)
+
+    @app.action(Action.DECLARE.value)
+    async def on_declare(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=declare_modal(services.policy.policy)
+        )
