@@ -16,6 +16,10 @@ class Action(StrEnum):
 
 class View(StrEnum):
     DECLARE = "declare_incident"
+    ADD_TO_TIMELINE = "add_to_timeline_modal"
+
+
+SHORTCUT_ADD_TO_TIMELINE = "add_to_timeline"
 
 
 class Field(StrEnum):
@@ -23,3 +27,5 @@ class Field(StrEnum):
 
     SEVERITY = "severity"
     TITLE = "title"
+    INCIDENT = "incident"
+    KEY_TEXT = "key_text"

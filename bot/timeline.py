@@ -127,6 +127,32 @@ class Timeline:
     async def _add(self, entry: TimelineEntry) -> bool:
         return await self.writer.add(entry)
 
+    async def mark_key(
+        self,
+        incident_id: int,
+        *,
+        channel: str,
+        ts: str,
+        text: str,
+        by: str,
+        permalink: str | None,
+    ) -> bool:
+        """A scribe marks a message as a key event. It sits in the timeline at the
+        message's own time, not when it was marked; marking it twice adds nothing."""
+        entry = TimelineEntry(
+            incident_id=incident_id,
+            kind="key",
+            occurred_at=ts_time(ts),
+            author_id=by,
+            text=text,
+            channel_id=channel,
+            ts=ts,
+            key_event=True,
+            source_key=f"key:{incident_id}:{channel}:{ts}",
+            data={"permalink": permalink} if permalink else None,
+        )
+        return await self._add(entry)
+
     async def entries(self, incident_id: int) -> list[TimelineEntry]:
         """The timeline as readers want it: by when things happened; edits folded into
         their message (text is the latest, `data.history` the earlier versions) and

@@ -1,0 +1,172 @@
+"""The message shortcut "Add to timeline": scribes mark key events, from the incident
+channel or from any other (then the modal asks which open incident)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import clip, option
+from bot.ids import SHORTCUT_ADD_TO_TIMELINE, Field, View
+from bot.services import Services
+from bot.slack_gateway import escape
+from bot.timeline import ts_time
+
+log = logging.getLogger(__name__)
+
+
+def _input(field: Field, label: str, element: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": field.value,
+        "label": {"type": "plain_text", "text": label},
+        "element": {"action_id": field.value, **element},
+    }
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.shortcut(SHORTCUT_ADD_TO_TIMELINE)
+    async def on_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        channel = body["channel"]["id"]
+        message = body.get("message") or {}
+        ts = str(message.get("ts", ""))
+        incident = await services.store.by_channel(channel)
+        blocks: list[dict[str, Any]] = []
+        if incident is None or not incident.is_open:
+            viewer = body["user"]["id"]
+            choices = list(await services.incidents.list_open(viewer))
+            if not choices:
+                await client.views_open(
+                    trigger_id=body["trigger_id"],
+                    view={
+                        "type": "modal",
+                        "title": {"type": "plain_text", "text": "Add to timeline"},
+                        "close": {"type": "plain_text", "text": "OK"},
+                        "blocks": [
+                            {
+                                "type": "section",
+                                "text": {
+                                    "type": "mrkdwn",
+                                    "text": "There is no open incident to add this message to.",
+                                },
+                            }
+                        ],
+                    },
+                )
+                return
+            blocks.append(
+                _input(
+                    Field.INCIDENT,
+                    "Incident",
+                    {
+                        "type": "static_select",
+                        "options": [
+                            option(str(i.id), f"{i.number} {i.severity}: {i.title}")
+                            for i in choices[:100]
+                        ],
+                    },
+                )
+            )
+        try:
+            link = (await client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
+        except SlackApiError:
+            link = None
+        when = ts_time(ts).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else "-"
+        blocks.append(
+            _input(
+                Field.KEY_TEXT,
+                "Key event",
+                {
+                    "type": "plain_text_input",
+                    "multiline": True,
+                    "max_length": 3000,
+                    "initial_value": clip(message.get("text") or "", 3000),
+                },
+            )
+        )
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": clip(
+                            f"Posted {when} by <@{message.get('user', '')}>"
+                            + (f" · <{link}|link>" if link else ""),
+                            3000,
+                        ),
+                    }
+                ],
+            }
+        )
+        await client.views_open(
+            trigger_id=body["trigger_id"],
+            view={
+                "type": "modal",
+                "callback_id": View.ADD_TO_TIMELINE.value,
+                "title": {"type": "plain_text", "text": "Add to timeline"},
+                "submit": {"type": "plain_text", "text": "Add"},
+                "close": {"type": "plain_text", "text": "Cancel"},
+                "private_metadata": json.dumps(
+                    {
+                        "channel": channel,
+                        "ts": ts,
+                        "permalink": link,
+                        "incident": incident.id if incident and incident.is_open else None,
+                    }
+                ),
+                "blocks": blocks,
+            },
+        )
+
+    @app.view(View.ADD_TO_TIMELINE.value)
+    async def on_submit(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = view.get("state", {}).get("values", {})
+        picked = (
+            values.get(Field.INCIDENT.value, {})
+            .get(Field.INCIDENT.value, {})
+            .get("selected_option")
+            or {}
+        ).get("value")
+        incident_id = meta.get("incident") or (int(picked) if picked else None)
+        text = (
+            values.get(Field.KEY_TEXT.value, {}).get(Field.KEY_TEXT.value, {}).get("value") or ""
+        ).strip()
+        if incident_id is None:
+            await ack(response_action="errors", errors={Field.INCIDENT.value: "Pick an incident."})
+            return
+        if not text:
+            await ack(response_action="errors", errors={Field.KEY_TEXT.value: "Say what happened."})
+            return
+        await ack()
+        user = body["user"]["id"]
+        incident = await services.store.get(int(incident_id))
+        if incident is None:
+            return
+        await services.timeline.mark_key(
+            incident.id or 0,
+            channel=meta["channel"],
+            ts=meta["ts"],
+            text=text,
+            by=user,
+            permalink=meta.get("permalink"),
+        )
+        try:  # the scribe sees the mark on the message itself
+            await client.reactions_add(
+                channel=meta["channel"], timestamp=meta["ts"], name="pushpin"
+            )
+        except SlackApiError as e:
+            if e.response.get("error") != "already_reacted":
+                await client.chat_postMessage(
+                    channel=user,
+                    text=f"Added to the timeline of {incident.number}: {escape(text[:200])}",
+                )
