@@ -66,6 +66,10 @@ class Chat(Protocol):
 
     async def group_members(self, group_id: str) -> list[str]: ...
 
+    async def upload(self, channel: str, filename: str, content: str, title: str) -> None:
+        """Share a text file (a postmortem draft, a long timeline) in a channel."""
+        ...
+
     def user_ref(self, user_id: str) -> str:
         """How a user is mentioned in message text."""
         ...

@@ -75,6 +75,9 @@ class RecordingChat:
     async def pin(self, channel: str, ts: str) -> None:
         self._log("pin", self.channel_ref(channel), "the announcement")
 
+    async def upload(self, channel: str, filename: str, content: str, title: str) -> None:
+        self._log("upload", self.channel_ref(channel), f"{filename}: {title}")
+
     async def group_members(self, group_id: str) -> list[str]:
         # A dry run knows no members; the group stands for them.
         return [group_id]

@@ -74,20 +74,20 @@ class SlackChat:
             return {}
         try:
             # force: invite the valid ones even when one of several is rejected.
-            resp = await self._call(
-                "conversations.invite", channel=channel, users=",".join(users), force=True
+            resp = await self.client.conversations_invite(
+                channel=channel, users=",".join(users), force=True
             )
-        except ChatError as e:
-            if e.code in HARMLESS_INVITE_ERRORS:
-                return {}
-            if len(users) == 1:
-                return {users[0]: e.code}
-            raise
-        failed = {}
-        for err in resp.get("errors") or []:
-            if err.get("error") not in HARMLESS_INVITE_ERRORS:
-                failed[str(err.get("user"))] = str(err.get("error"))
-        return failed
+            errors = resp.get("errors") or []
+        except SlackApiError as e:
+            data = e.response.data if isinstance(e.response.data, dict) else {}
+            # Per-user reasons when Slack gives them; else the call's reason for everyone.
+            errors = data.get("errors") or [{"user": u, "error": _code(e)} for u in users]
+            log.warning("slack conversations.invite failed: %s", _code(e))
+        return {
+            str(err.get("user")): str(err.get("error"))
+            for err in errors
+            if err.get("error") not in HARMLESS_INVITE_ERRORS
+        }
 
     async def set_topic(self, channel: str, topic: str) -> None:
         await self._call("conversations.setTopic", channel=channel, topic=topic)
@@ -112,6 +112,15 @@ class SlackChat:
     async def group_members(self, group_id: str) -> list[str]:
         resp = await self._call("usergroups.users.list", usergroup=group_id)
         return [str(u) for u in resp.get("users") or []]
+
+    async def upload(self, channel: str, filename: str, content: str, title: str) -> None:
+        # files.upload was retired in 2025: v2 is getUploadURLExternal + complete.
+        try:
+            await self.client.files_upload_v2(
+                channel=channel, filename=filename, content=content, title=title
+            )
+        except SlackApiError as e:
+            raise ChatError(_code(e)) from e
 
     def user_ref(self, user_id: str) -> str:
         return f"<@{user_id}>"
