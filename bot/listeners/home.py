@@ -16,9 +16,9 @@ from bot.services import Services
 def register(app: AsyncApp, services: Services) -> None:
     @app.event("app_home_opened")
     async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab", "home") != "home":
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
             return
-        user = event["user"]
         view = await home_view(services.store, services.policy.policy, user, services.clock.now())
         await client.views_publish(user_id=user, view=view)
 

@@ -14,9 +14,12 @@ from bot.services import Services
 
 
 def _value(view: dict[str, Any], field: Field) -> str:
-    state = view.get("state", {}).get("values", {}).get(field.value, {}).get(field.value, {})
-    selected = state.get("selected_option") or {}
-    return str(selected.get("value") or state.get("value") or "").strip()
+    def get(d: Any, key: str) -> Any:
+        return d.get(key) if isinstance(d, dict) else None
+
+    state = get(get(get(get(view, "state"), "values"), field.value), field.value)
+    value = get(get(state, "selected_option"), "value") or get(state, "value")
+    return value.strip() if isinstance(value, str) else ""
 
 
 def register(app: AsyncApp, services: Services) -> None:
