@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import fallback_text, message_blocks
+from bot.pacing import Pacer
 from bot.ports import ChatError, Message
 from bot.settings import Settings
 
@@ -52,8 +53,9 @@ def _code(e: SlackApiError) -> str:
 
 
 class SlackChat:
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, pacer: Pacer | None = None) -> None:
         self.client = client
+        self.pacer = pacer or Pacer()
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         # The typed client methods encode each method's arguments the way Slack wants.
@@ -93,13 +95,14 @@ class SlackChat:
         await self._call("conversations.setTopic", channel=channel, topic=topic)
 
     async def post(self, channel: str, message: Message) -> str:
-        resp = await self._call(
-            "chat.postMessage",
-            channel=channel,
-            text=fallback_text(message),
-            blocks=message_blocks(message),
-            unfurl_links=False,
-        )
+        async with self.pacer.slot(channel):
+            resp = await self._call(
+                "chat.postMessage",
+                channel=channel,
+                text=fallback_text(message),
+                blocks=message_blocks(message),
+                unfurl_links=False,
+            )
         return str(resp["ts"])
 
     async def pin(self, channel: str, ts: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.pacing import Pacer
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.server import start_http
 from bot.services import Services, build_services
@@ -57,7 +58,8 @@ async def start_bot(
     loaded: LoadedPolicy | None = None,
 ) -> Bot:
     settings = settings_for(slack, db_url, policy)
-    chat = SlackChat(make_client(settings))
+    # Pacing has its own tests (test_pacing.py); here it would only slow the suite.
+    chat = SlackChat(make_client(settings), Pacer(per_second=100, burst=100))
     services = await build_services(
         settings, chat, clock=clock, policy=loaded or load_policy(settings.policy_path)
     )

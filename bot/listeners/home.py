@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import declare_modal
 from bot.home import home_view
 from bot.ids import Action
 from bot.services import Services
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -20,7 +24,10 @@ def register(app: AsyncApp, services: Services) -> None:
         if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
             return
         view = await home_view(services.store, services.policy.policy, user, services.clock.now())
-        await client.views_publish(user_id=user, view=view)
+        try:
+            await client.views_publish(user_id=user, view=view)
+        except SlackApiError as e:  # nobody is waiting on this answer: log and go on
+            log.warning("could not publish the App Home for %s: %s", user, e.response.get("error"))
 
     @app.action(Action.DECLARE.value)
     async def on_declare(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
