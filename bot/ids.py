@@ -17,6 +17,10 @@ class Action(StrEnum):
 class View(StrEnum):
     DECLARE = "declare_incident"
     ADD_TO_TIMELINE = "add_to_timeline_modal"
+    UPDATE = "incident_update_modal"
+    SEVERITY = "incident_severity_modal"
+    RESOLVE = "incident_resolve_modal"
+    SNOOZE = "incident_snooze_modal"
 
 
 SHORTCUT_ADD_TO_TIMELINE = "add_to_timeline"
@@ -29,3 +33,7 @@ class Field(StrEnum):
     TITLE = "title"
     INCIDENT = "incident"
     KEY_TEXT = "key_text"
+    STATUS = "status"
+    TEXT = "text"
+    SUMMARY = "summary"
+    DURATION = "duration"

@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
 from bot.policy.templates import render
+from bot.ports import Chat
 from bot.rendering import Refs, incident_values
 from bot.store.repo import Store
 from bot.store.tables import Incident, Page, TimelineEntry
@@ -181,6 +182,29 @@ class Reports:
                 for e in entries
             ],
         }
+
+
+# An ephemeral reply is one message: keep well inside 50 blocks of 3,000 characters.
+MAX_INLINE = 12_000
+
+
+async def deliver(
+    reports: Reports, chat: Chat, incident: Incident, policy: Policy, what: str, now: datetime
+) -> str:
+    """`/incident timeline|postmortem`: the text to answer with; long things (and the
+    postmortem, which people edit) are shared in the channel as a file."""
+    assert incident.channel_id is not None
+    if what == "timeline":
+        lines = await reports.timeline_lines(incident, policy)
+        text = f"*Timeline of {incident.number}* ({len(lines)} entries)\n" + "\n".join(lines)
+        if len(text) <= MAX_INLINE:
+            return text
+        body, filename, title = "\n".join(lines), f"timeline-{incident.number}.txt", "Timeline"
+    else:
+        body = await reports.postmortem(incident, policy, now)
+        filename, title = f"postmortem-{incident.number}.md", "Postmortem draft"
+    await chat.upload(incident.channel_id, filename, body, f"{title}: {incident.number}")
+    return f"{title} of {incident.number} shared in the channel as `{filename}`."
 
 
 def spans_days(entries: list[TimelineEntry], tz: str) -> bool:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
+from bot.controls import Controls
 from bot.escalation import Escalations
 from bot.incidents import Incidents
 from bot.nags import Nags
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.ports import Chat
+from bot.report import Reports, deliver
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.store.engine import make_engine, migrate
 from bot.store.repo import Store
+from bot.store.tables import Incident
 from bot.timeline import Timeline
 
 
@@ -28,6 +31,13 @@ class Services:
     escalations: Escalations
     scheduler: Scheduler
     timeline: Timeline
+    controls: Controls
+    reports: Reports
+
+    async def reports_text(self, incident: Incident, what: str) -> str:
+        return await deliver(
+            self.reports, self.chat, incident, self.policy.policy, what, self.clock.now()
+        )
 
     async def close(self) -> None:
         self.scheduler.stop()
@@ -48,6 +58,7 @@ async def build_services(
     store = Store(engine)
     clock = clock or SystemClock()
     escalations = Escalations(store, chat, policy, clock)
+    timeline = Timeline(store)
     return Services(
         settings=settings,
         policy=policy,
@@ -57,5 +68,7 @@ async def build_services(
         incidents=Incidents(store, chat, policy, clock),
         escalations=escalations,
         scheduler=Scheduler(store, policy, clock, escalations, Nags(store, chat, policy, clock)),
-        timeline=Timeline(store),
+        timeline=timeline,
+        controls=Controls(store, chat, policy, clock, escalations),
+        reports=Reports(store, timeline, chat),
     )

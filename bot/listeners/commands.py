@@ -1,4 +1,4 @@
-"""The /incident slash command."""
+"""The /incident slash command: parse, then hand to a use case. Ack within 3 s."""
 
 from __future__ import annotations
 
@@ -16,8 +16,49 @@ from bot.incidents import IncidentError
 from bot.listeners.render import declare_reply, incident_list, vocabulary
 from bot.services import Services
 from bot.slack_gateway import escape
+from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
+
+
+async def in_incident(
+    services: Services, parsed: cmd.Command, incident: Incident, user: str
+) -> str:
+    """Run an in-incident command; returns the ephemeral confirmation."""
+    c = services.controls
+    match parsed:
+        case cmd.Update(text=text, status=status):
+            await c.update(incident, user, text, status)
+            return "Update posted; the update clock restarted."
+        case cmd.SetStatus(status=status):
+            inc = await c.set_status(incident, user, status)
+            return f"Status is now {inc.status}."
+        case cmd.SetSeverity(severity=severity):
+            inc = await c.set_severity(incident, user, severity)
+            return f"Severity is now {inc.severity}; reminders and escalation re-planned."
+        case cmd.Ack():
+            n = await c.ack(incident, user)
+            return f"Acknowledged ({n} page{'s' if n != 1 else ''})."
+        case cmd.Commander(user_id=new):
+            await c.set_commander(incident, user, new)
+            return f"<@{new}> is now the commander."
+        case cmd.Role(role=role, user_id=who):
+            await c.assign_role(incident, user, role, who)
+            return f"<@{who}> is now {role}."
+        case cmd.Note(text=text):
+            await c.note(incident, user, text)
+            return "Noted in the timeline."
+        case cmd.Escalate(reason=reason):
+            level = await c.escalate(incident, user, reason)
+            return f"Escalated to {level}."
+        case cmd.Resolve(summary=summary):
+            await c.resolve(incident, user, summary)
+            return f"{incident.number} resolved. Every reminder and escalation stopped."
+        case cmd.Timeline():
+            return await services.reports_text(incident, "timeline")
+        case cmd.Postmortem():
+            return await services.reports_text(incident, "postmortem")
+    raise IncidentError("That command is not available here; see `/incident help`.")
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -75,14 +116,15 @@ def register(app: AsyncApp, services: Services) -> None:
                 response_type="ephemeral", replace_original=False, text=declare_reply(outcome)
             )
             return
-        # In-incident verbs: each needs the incident channel first.
+        # In-incident verbs: the incident first, then the use case, after the ack.
         try:
-            await services.incidents.in_channel(channel)
+            incident = await services.incidents.in_channel(channel)
         except IncidentError as e:
             await ack(response_type="ephemeral", text=str(e))
             return
-        await ack(
-            response_type="ephemeral",
-            text=f"`/incident {type(parsed).__name__.lower()}` is not available yet in this "
-            "version. Available now: `/incident <severity> <title>`, `list`, `help`.",
-        )
+        await ack()
+        try:
+            text = await in_incident(services, parsed, incident, user)
+        except IncidentError as e:
+            text = str(e)
+        await respond(response_type="ephemeral", replace_original=False, text=text)

@@ -7,9 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.controls import SNOOZE_CHOICES
 from bot.ids import Field, View
 from bot.incidents import IncidentError
 from bot.listeners.render import declare_reply
+from bot.policy.durations import format_duration
 from bot.services import Services
 
 
@@ -45,3 +47,63 @@ def register(app: AsyncApp, services: Services) -> None:
             text = str(e)
         # A modal has no response_url: tell the declarer by DM.
         await client.chat_postMessage(channel=user, text=text)
+
+
+def _incident_id(view: dict[str, Any]) -> int | None:
+    meta = view.get("private_metadata")
+    return int(meta) if isinstance(meta, str) and meta.isdigit() else None
+
+
+def register_controls(app: AsyncApp, services: Services) -> None:
+    """Submissions of the commander's modals: errors go back onto the modal's fields."""
+
+    async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        callback = view.get("callback_id")
+        incident_id = _incident_id(view)
+        incident = await services.store.get(incident_id) if incident_id else None
+        if incident is None:
+            await ack(response_action="errors", errors={})
+            return
+        c = services.controls
+        field = {
+            View.UPDATE.value: Field.TEXT,
+            View.SEVERITY.value: Field.SEVERITY,
+            View.RESOLVE.value: Field.SUMMARY,
+            View.SNOOZE.value: Field.DURATION,
+        }[str(callback)]
+        try:
+            if callback == View.UPDATE.value:
+                text = _value(view, Field.TEXT)
+                if not text:
+                    raise IncidentError("Say what changed.")
+                await c.check(incident, user, "update")
+                await ack()
+                await c.update(incident, user, text, _value(view, Field.STATUS) or None)
+            elif callback == View.SEVERITY.value:
+                await c.check(incident, user, "severity")
+                sev = _value(view, Field.SEVERITY)
+                if services.policy.policy.severity(sev) is None or sev == incident.severity:
+                    raise IncidentError(f"Pick a severity other than {incident.severity}.")
+                await ack()
+                await c.set_severity(incident, user, sev)
+            elif callback == View.RESOLVE.value:
+                summary = _value(view, Field.SUMMARY)
+                if not summary:
+                    raise IncidentError("Say what fixed it: the summary goes in the postmortem.")
+                await c.check(incident, user, "resolve")
+                await ack()
+                await c.resolve(incident, user, summary)
+            else:
+                choice = _value(view, Field.DURATION)
+                duration = next((d for d in SNOOZE_CHOICES if format_duration(d) == choice), None)
+                if duration is None:
+                    raise IncidentError("Pick 15m, 30m or 1h.")
+                await c.check(incident, user, "update")
+                await ack()
+                await c.snooze(incident, user, duration)
+        except IncidentError as e:
+            await ack(response_action="errors", errors={field.value: str(e)[:150]})
+
+    for v in (View.UPDATE, View.SEVERITY, View.RESOLVE, View.SNOOZE):
+        app.view(v.value)(submit)

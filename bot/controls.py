@@ -1,0 +1,401 @@
+"""The commander's controls: update, status, severity, ack, hand-over, roles, notes,
+escalate, snooze, resolve. Same use case whether it came by command or by button.
+
+Each one checks first (a refusal changes nothing), then changes the incident, its
+timeline line and its clocks in one transaction, then talks to chat (a failing post
+is logged, never undoes the change).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot import clocks
+from bot.clock import Clock
+from bot.escalation import Escalations
+from bot.incidents import IncidentError
+from bot.policy.durations import format_duration
+from bot.policy.loader import LoadedPolicy
+from bot.policy.model import Action as PolicyAction
+from bot.policy.model import Grant
+from bot.policy.templates import render
+from bot.ports import INCIDENT_CONTROLS, Chat, ChatError, Message
+from bot.rendering import incident_values
+from bot.store.repo import Store
+from bot.store.tables import Incident, Page, Participant, TimelineEntry
+
+log = logging.getLogger(__name__)
+
+SNOOZE_CHOICES = (timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=1))
+ACTION_WORDS = {
+    "update": "post updates",
+    "severity": "change the severity",
+    "commander": "hand over command",
+    "role": "assign roles",
+    "escalate": "escalate",
+    "resolve": "resolve",
+}
+
+
+def _grant_words(g: Grant) -> str:
+    return {"anyone": "anyone", "commander": "the commander"}.get(
+        g.kind, f"the {g.name.replace('_', ' ')}" if g.kind == "role" else f"`{g.name}`"
+    )
+
+
+class Controls:
+    def __init__(
+        self,
+        store: Store,
+        chat: Chat,
+        policy: LoadedPolicy,
+        clock: Clock,
+        escalations: Escalations,
+    ) -> None:
+        self.store = store
+        self.chat = chat
+        self.policy = policy
+        self.clock = clock
+        self.escalations = escalations
+
+    # -- checks --------------------------------------------------------------------
+
+    async def may(self, incident: Incident, user: str, action: PolicyAction) -> bool:
+        pol = self.policy.policy
+        roles = await self.store.roles(incident.id or 0)
+        groups: list[str] = []
+        for grant in pol.permissions.grants(action):
+            contact = pol.contacts.get(grant.name) if grant.kind == "contact" else None
+            if contact is not None and contact.usergroup:
+                try:
+                    if user in await self.chat.group_members(contact.usergroup):
+                        groups.append(contact.usergroup)
+                except ChatError as e:
+                    log.warning("permission check: group %s unreadable: %s", grant.name, e.code)
+        return pol.allows(
+            action, user, commander=incident.commander_id, roles=roles, usergroups=groups
+        )
+
+    async def check(self, incident: Incident, user: str, action: PolicyAction) -> None:
+        """Raise IncidentError saying why `user` may not do `action` now."""
+        await self._check(incident, user, action)
+
+    async def _check(self, incident: Incident, user: str, action: PolicyAction) -> None:
+        if incident.resolved_at is not None:
+            raise IncidentError(
+                f"{incident.number} is resolved. Declare a new incident with "
+                "`/incident <severity> <title>` if it is back."
+            )
+        if not await self.may(incident, user, action):
+            who = " or ".join(
+                _grant_words(g) for g in self.policy.policy.permissions.grants(action)
+            )
+            raise IncidentError(
+                f"You may not {ACTION_WORDS.get(action, action)} in {incident.number}: that "
+                f"is for {who} (commander: {self.chat.user_ref(incident.commander_id)}). "
+                "Ask them, or have the commander hand over with `/incident commander @you`."
+            )
+
+    # -- the one way to change an incident -----------------------------------------
+
+    async def _change(
+        self,
+        incident: Incident,
+        user: str | None,
+        kind: str,
+        text: str,
+        mutate: Callable[[Incident], None],
+        *,
+        key: bool = True,
+    ) -> Incident:
+        now = self.clock.now()
+        assert incident.id is not None
+        async with self.store.session() as s:
+            inc = await s.get(Incident, incident.id)
+            assert inc is not None
+            mutate(inc)
+            s.add(
+                TimelineEntry(
+                    incident_id=inc.id or 0,
+                    kind=kind,
+                    occurred_at=now,
+                    author_id=user,
+                    text=text,
+                    key_event=key,
+                )
+            )
+            await clocks.replan(s, inc, self.policy.policy, now)
+            await s.commit()
+            return inc
+
+    async def _post(self, incident: Incident, text: str, *, controls: bool = False) -> None:
+        if incident.channel_id is None:
+            return
+        msg = Message(
+            text=text, incident_id=incident.id, controls=INCIDENT_CONTROLS if controls else ()
+        )
+        try:
+            await self.chat.post(incident.channel_id, msg)
+        except ChatError as e:
+            log.warning("post in %s failed: %s", incident.channel_id, e.code)
+
+    # -- the controls ----------------------------------------------------------------
+
+    async def update(
+        self, incident: Incident, user: str, text: str, status: str | None = None
+    ) -> Incident:
+        await self._check(incident, user, "update")
+        text = text.strip()
+        if not text:
+            raise IncidentError("An update needs text: `/incident update [status] <what changed>`.")
+        pol = self.policy.policy
+        new_status = pol.status(status) if status else None
+        if status and new_status is None:
+            raise IncidentError(self._unknown_status(status))
+        now = self.clock.now()
+
+        def apply(inc: Incident) -> None:
+            if new_status:
+                inc.status = new_status
+            inc.last_update_at = now
+            inc.nags_since_update = inc.nag_escalations = 0
+            inc.snoozed_until = None
+
+        inc = await self._change(incident, user, "update", text, apply)
+        values = incident_values(pol, inc, self.chat, await self.store.roles(inc.id or 0))
+        values["update"] = self.chat.literal(text)
+        await self._post(inc, render(pol.templates.update, values))
+        return inc
+
+    def _unknown_status(self, status: str) -> str:
+        names = ", ".join(f"`{s}`" for s in self.policy.policy.statuses.values)
+        return f"Unknown status `{status}`. Use one of: {names}."
+
+    async def set_status(self, incident: Incident, user: str, status: str) -> Incident:
+        await self._check(incident, user, "update")
+        pol = self.policy.policy
+        new = pol.status(status)
+        if new is None:
+            raise IncidentError(self._unknown_status(status))
+        if new == pol.statuses.final:
+            raise IncidentError("To close the incident use `/incident resolve <summary>`.")
+
+        def apply(inc: Incident) -> None:
+            inc.status = new
+
+        old = incident.status
+        inc = await self._change(incident, user, "status", f"Status {old} → {new}", apply)
+        await self._post(
+            inc,
+            f"Status: *{old.capitalize()}* → *{new.capitalize()}* (by {self.chat.user_ref(user)})",
+        )
+        return inc
+
+    async def set_severity(self, incident: Incident, user: str, severity: str) -> Incident:
+        await self._check(incident, user, "severity")
+        sev = self.policy.policy.severity(severity)
+        if sev is None:
+            names = ", ".join(f"`{s}`" for s in self.policy.policy.severity_names())
+            raise IncidentError(f"Unknown severity `{severity}`. Use one of: {names}.")
+        if sev.name == incident.severity:
+            raise IncidentError(f"{incident.number} is already {sev.name}.")
+        now = self.clock.now()
+        old = incident.severity
+
+        def apply(inc: Incident) -> None:
+            inc.severity, inc.severity_since = sev.name, now
+
+        inc = await self._change(incident, user, "severity", f"Severity {old} → {sev.name}", apply)
+        cadence = format_duration(sev.update_every) if sev.update_every else "as needed"
+        await self._post(
+            inc,
+            f"Severity: *{old}* → *{sev.name}* ({sev.label}) by "
+            f"{self.chat.user_ref(user)}. Updates now every {cadence}; "
+            "escalation re-planned.",
+        )
+        return inc
+
+    async def ack(self, incident: Incident, user: str) -> int:
+        if incident.resolved_at is not None:
+            raise IncidentError(f"{incident.number} is resolved: nothing to acknowledge.")
+        now = self.clock.now()
+        async with self.store.session() as s:
+            pages = (await s.exec(select(Page).where(Page.incident_id == incident.id))).all()
+            open_pages = [p for p in pages if p.acked_at is None]
+            if not open_pages:
+                raise IncidentError(
+                    f"Nothing to acknowledge in {incident.number}: no page "
+                    "is waiting for an answer."
+                )
+            for p in open_pages:
+                p.acked_at, p.acked_by = now, user
+                s.add(p)
+            inc = await s.get(Incident, incident.id)
+            assert inc is not None
+            inc.acknowledged_at = inc.acknowledged_at or now
+            levels = self.policy.policy.escalation.levels
+            names = ", ".join(levels[p.level].name for p in open_pages if p.level < len(levels))
+            s.add(
+                TimelineEntry(
+                    incident_id=inc.id or 0,
+                    kind="ack",
+                    occurred_at=now,
+                    author_id=user,
+                    text=f"Acknowledged: {names}",
+                    key_event=True,
+                )
+            )
+            await clocks.replan(s, inc, self.policy.policy, now)
+            await s.commit()
+        await self._post(
+            inc,
+            f":white_check_mark: {self.chat.user_ref(user)} acknowledged "
+            f"({names}); that escalation timer stopped.",
+        )
+        return len(open_pages)
+
+    async def set_commander(self, incident: Incident, by: str, user: str) -> Incident:
+        await self._check(incident, by, "commander")
+        if user == incident.commander_id:
+            raise IncidentError(f"{self.chat.user_ref(user)} is already the commander.")
+
+        def apply(inc: Incident) -> None:
+            inc.commander_id = user
+
+        inc = await self._change(
+            incident, by, "commander", f"Command handed to {self.chat.user_ref(user)}", apply
+        )
+        await self._invite(inc, user)
+        await self._post(
+            inc,
+            f":crown: {self.chat.user_ref(user)} is now the incident "
+            f"commander (handed over by {self.chat.user_ref(by)}).",
+        )
+        return inc
+
+    async def assign_role(self, incident: Incident, by: str, role: str, user: str) -> Incident:
+        await self._check(incident, by, "role")
+        pol = self.policy.policy
+        name = pol.role(role)
+        if name is None:
+            raise IncidentError(
+                f"Unknown role `{role}`. Roles: " + ", ".join(f"`{r}`" for r in pol.roles) + "."
+            )
+        if name == "commander":
+            return await self.set_commander(incident, by, user)
+        now = self.clock.now()
+        async with self.store.session() as s:
+            row = (
+                await s.exec(
+                    select(Participant).where(
+                        Participant.incident_id == incident.id, Participant.role == name
+                    )
+                )
+            ).first()
+            if row is None:
+                row = Participant(
+                    incident_id=incident.id or 0, role=name, user_id=user, assigned_at=now
+                )
+            else:
+                row.user_id, row.assigned_at = user, now
+            s.add(row)
+            s.add(
+                TimelineEntry(
+                    incident_id=incident.id or 0,
+                    kind="role",
+                    occurred_at=now,
+                    author_id=by,
+                    text=f"{name}: {self.chat.user_ref(user)}",
+                    key_event=True,
+                )
+            )
+            await s.commit()
+        await self._invite(incident, user)
+        await self._post(
+            incident,
+            f"{self.chat.user_ref(user)} is now *{name}* (assigned by {self.chat.user_ref(by)}).",
+        )
+        return incident
+
+    async def note(self, incident: Incident, user: str, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise IncidentError("A note needs text: `/incident note <what happened>`.")
+        async with self.store.session() as s:
+            s.add(
+                TimelineEntry(
+                    incident_id=incident.id or 0,
+                    kind="note",
+                    occurred_at=self.clock.now(),
+                    author_id=user,
+                    text=text,
+                    key_event=True,
+                )
+            )
+            await s.commit()
+
+    async def escalate(self, incident: Incident, user: str, reason: str | None) -> str:
+        await self._check(incident, user, "escalate")
+        assert incident.id is not None
+        level = await self.escalations.escalate_now(incident.id, by=user, reason=reason)
+        if level is None:
+            raise IncidentError(
+                f"Every level of the escalation chain has been paged for "
+                f"{incident.number}. Page people directly in the channel."
+            )
+        return level
+
+    async def snooze(self, incident: Incident, user: str, duration: timedelta) -> Incident:
+        await self._check(incident, user, "update")
+        until = self.clock.now() + duration
+
+        def apply(inc: Incident) -> None:
+            inc.snoozed_until = until
+
+        inc = await self._change(
+            incident,
+            user,
+            "snooze",
+            f"Reminder snoozed for {format_duration(duration)}",
+            apply,
+            key=False,
+        )
+        return inc
+
+    async def resolve(self, incident: Incident, user: str, summary: str) -> Incident:
+        await self._check(incident, user, "resolve")
+        summary = summary.strip()
+        if not summary:
+            raise IncidentError("Resolving needs a summary: `/incident resolve <what fixed it>`.")
+        pol = self.policy.policy
+        now = self.clock.now()
+
+        def apply(inc: Incident) -> None:
+            inc.resolved_at, inc.summary, inc.status = now, summary, pol.statuses.final
+
+        inc = await self._change(incident, user, "resolve", summary, apply)
+        values = incident_values(pol, inc, self.chat, await self.store.roles(inc.id or 0))
+        await self._post(inc, render(pol.templates.resolution, values))
+        if pol.channel.announce and not inc.private:
+            try:
+                await self.chat.post(
+                    pol.channel.announce,
+                    Message(
+                        text=f":white_check_mark: {inc.number} resolved: *{values['title']}* "
+                        f"({inc.severity}) after {values['duration']}.",
+                        incident_id=inc.id,
+                    ),
+                )
+            except ChatError as e:
+                log.warning("resolution announcement failed: %s", e.code)
+        return inc
+
+    async def _invite(self, incident: Incident, user: str) -> None:
+        if incident.channel_id:
+            failed = await self.chat.invite(incident.channel_id, [user])
+            if failed:
+                log.warning("could not invite %s: %s", user, failed)

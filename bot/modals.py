@@ -1,0 +1,119 @@
+"""Modals of the commander's controls (Block Kit). Incident id rides in private_metadata."""
+
+from __future__ import annotations
+
+from bot.blocks import Block, clip, option
+from bot.ids import Field, View
+from bot.policy.durations import format_duration
+from bot.policy.model import Policy
+from bot.store.tables import Incident
+
+
+def _input(field: Field, label: str, element: Block, optional: bool = False) -> Block:
+    return {
+        "type": "input",
+        "block_id": field.value,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": {"action_id": field.value, **element},
+    }
+
+
+def _modal(view: View, title: str, submit: str, incident: Incident, blocks: list[Block]) -> Block:
+    return {
+        "type": "modal",
+        "callback_id": view.value,
+        "title": {"type": "plain_text", "text": clip(title, 24)},
+        "submit": {"type": "plain_text", "text": clip(submit, 24)},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": str(incident.id),
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": clip(
+                            f"*{incident.number}* {incident.severity}: {incident.title}", 3000
+                        ),
+                    }
+                ],
+            },
+            *blocks,
+        ],
+    }
+
+
+def update_modal(policy: Policy, incident: Incident) -> Block:
+    statuses = [
+        option(s, s.capitalize()) for s in policy.statuses.values if s != policy.statuses.final
+    ]
+    current = next((o for o in statuses if o["value"] == incident.status), None)
+    select: Block = {"type": "static_select", "options": statuses}
+    if current:
+        select["initial_option"] = current
+    return _modal(
+        View.UPDATE,
+        "Post update",
+        "Post",
+        incident,
+        [
+            _input(Field.STATUS, "Status", select),
+            _input(
+                Field.TEXT,
+                "What changed",
+                {"type": "plain_text_input", "multiline": True, "max_length": 2500},
+            ),
+        ],
+    )
+
+
+def severity_modal(policy: Policy, incident: Incident) -> Block:
+    options = [option(s.name, f"{s.name}: {s.label}") for s in policy.severities]
+    return _modal(
+        View.SEVERITY,
+        "Change severity",
+        "Change",
+        incident,
+        [
+            _input(
+                Field.INCIDENT, "New severity", {"type": "static_select", "options": options[:100]}
+            ),
+        ],
+    )
+
+
+def resolve_modal(incident: Incident) -> Block:
+    return _modal(
+        View.RESOLVE,
+        "Resolve incident",
+        "Resolve",
+        incident,
+        [
+            _input(
+                Field.SUMMARY,
+                "Summary: what fixed it",
+                {"type": "plain_text_input", "multiline": True, "max_length": 2500},
+            ),
+        ],
+    )
+
+
+def snooze_modal(incident: Incident, choices: tuple[object, ...]) -> Block:
+    options = [
+        option(format_duration(d), f"Snooze {format_duration(d)}")  # type: ignore[arg-type]
+        for d in choices
+    ]
+    return _modal(
+        View.SNOOZE,
+        "Snooze reminder",
+        "Snooze",
+        incident,
+        [
+            _input(
+                Field.DURATION,
+                "For how long",
+                {"type": "static_select", "options": options, "initial_option": options[0]},
+            ),
+        ],
+    )
