@@ -53,7 +53,14 @@ def build_bolt(services: Services) -> AsyncApp:
 
 async def slack_events(request: web.Request) -> web.Response:
     bolt = request.app[BOLT_KEY]
-    bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+    try:
+        bolt_request = await to_bolt_request(request)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        # Bolt builds its context before verifying the signature and crashes on some
+        # malformed bodies (e.g. an event whose "user" is not a string): a 400, not a 500.
+        log.warning("rejected a malformed request body to /slack/events")
+        return web.Response(status=400, text="malformed request")
+    bolt_response = await bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 
 
