@@ -73,3 +73,17 @@ def test_cli_bad_arguments_say_what_works() -> None:
     assert r.returncode == 2 and "P1, P2, P3, P4" in r.stderr
     r = subprocess.run([*base, "--silent-for", "2 hours"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 2 and "15m" in r.stderr
+
+
+async def test_updates_restart_the_clock_in_a_simulation() -> None:
+    sim = await simulate(
+        load_policy(ROOT / "policies/default.yaml"),
+        severity="P2",
+        silent_for=timedelta(hours=2),
+        updates_every=timedelta(minutes=20),
+    )
+    events = [e.as_dict(sim.start) for e in sim.events]
+    assert offsets(events, "post", "Simulated update") == [20, 40, 60, 80, 100, 120]
+    assert offsets(events, "post", "due a status update") == [], "updated in time: no nags"
+    # P2's unresolved-after rule still climbs: updates don't stop that clock.
+    assert offsets(events, "post", "to *Engineering Manager / CTO") == [60]
