@@ -19,10 +19,10 @@ from bot.clock import Clock
 from bot.escalation import Escalations
 from bot.incidents import IncidentError
 from bot.policy.durations import format_duration
-from bot.policy.loader import LoadedPolicy
 from bot.policy.model import Action as PolicyAction
-from bot.policy.model import Grant
+from bot.policy.model import Grant, Policy
 from bot.policy.templates import render
+from bot.policy_book import PolicyBook
 from bot.ports import INCIDENT_CONTROLS, Chat, ChatError, Message
 from bot.rendering import incident_values
 from bot.store.repo import Store
@@ -52,7 +52,7 @@ class Controls:
         self,
         store: Store,
         chat: Chat,
-        policy: LoadedPolicy,
+        policy: PolicyBook,
         clock: Clock,
         escalations: Escalations,
     ) -> None:
@@ -65,7 +65,7 @@ class Controls:
     # -- checks --------------------------------------------------------------------
 
     async def may(self, incident: Incident, user: str, action: PolicyAction) -> bool:
-        pol = self.policy.policy
+        pol = await self.policy.of(incident)
         roles = await self.store.roles(incident.id or 0)
         groups: list[str] = []
         for grant in pol.permissions.grants(action):
@@ -92,7 +92,7 @@ class Controls:
             )
         if not await self.may(incident, user, action):
             who = " or ".join(
-                _grant_words(g) for g in self.policy.policy.permissions.grants(action)
+                _grant_words(g) for g in (await self.policy.of(incident)).permissions.grants(action)
             )
             raise IncidentError(
                 f"You may not {ACTION_WORDS.get(action, action)} in {incident.number}: that "
@@ -128,7 +128,7 @@ class Controls:
                     key_event=key,
                 )
             )
-            await clocks.replan(s, inc, self.policy.policy, now)
+            await clocks.replan(s, inc, (await self.policy.of(incident)), now)
             await s.commit()
             return inc
 
@@ -152,10 +152,10 @@ class Controls:
         text = text.strip()
         if not text:
             raise IncidentError("An update needs text: `/incident update [status] <what changed>`.")
-        pol = self.policy.policy
+        pol = await self.policy.of(incident)
         new_status = pol.status(status) if status else None
         if status and new_status is None:
-            raise IncidentError(self._unknown_status(status))
+            raise IncidentError(self._unknown_status(pol, status))
         now = self.clock.now()
 
         def apply(inc: Incident) -> None:
@@ -171,16 +171,17 @@ class Controls:
         await self._post(inc, render(pol.templates.update, values))
         return inc
 
-    def _unknown_status(self, status: str) -> str:
-        names = ", ".join(f"`{s}`" for s in self.policy.policy.statuses.values)
+    @staticmethod
+    def _unknown_status(pol: Policy, status: str) -> str:
+        names = ", ".join(f"`{s}`" for s in pol.statuses.values)
         return f"Unknown status `{status}`. Use one of: {names}."
 
     async def set_status(self, incident: Incident, user: str, status: str) -> Incident:
         await self._check(incident, user, "update")
-        pol = self.policy.policy
+        pol = await self.policy.of(incident)
         new = pol.status(status)
         if new is None:
-            raise IncidentError(self._unknown_status(status))
+            raise IncidentError(self._unknown_status(pol, status))
         if new == pol.statuses.final:
             raise IncidentError("To close the incident use `/incident resolve <summary>`.")
 
@@ -197,9 +198,9 @@ class Controls:
 
     async def set_severity(self, incident: Incident, user: str, severity: str) -> Incident:
         await self._check(incident, user, "severity")
-        sev = self.policy.policy.severity(severity)
+        sev = (await self.policy.of(incident)).severity(severity)
         if sev is None:
-            names = ", ".join(f"`{s}`" for s in self.policy.policy.severity_names())
+            names = ", ".join(f"`{s}`" for s in (await self.policy.of(incident)).severity_names())
             raise IncidentError(f"Unknown severity `{severity}`. Use one of: {names}.")
         if sev.name == incident.severity:
             raise IncidentError(f"{incident.number} is already {sev.name}.")
@@ -237,7 +238,7 @@ class Controls:
             inc = await s.get(Incident, incident.id)
             assert inc is not None
             inc.acknowledged_at = inc.acknowledged_at or now
-            levels = self.policy.policy.escalation.levels
+            levels = (await self.policy.of(incident)).escalation.levels
             names = ", ".join(levels[p.level].name for p in open_pages if p.level < len(levels))
             s.add(
                 TimelineEntry(
@@ -249,7 +250,7 @@ class Controls:
                     key_event=True,
                 )
             )
-            await clocks.replan(s, inc, self.policy.policy, now)
+            await clocks.replan(s, inc, (await self.policy.of(incident)), now)
             await s.commit()
         await self._post(
             inc,
@@ -279,7 +280,7 @@ class Controls:
 
     async def assign_role(self, incident: Incident, by: str, role: str, user: str) -> Incident:
         await self._check(incident, by, "role")
-        pol = self.policy.policy
+        pol = await self.policy.of(incident)
         name = pol.role(role)
         if name is None:
             raise IncidentError(
@@ -371,7 +372,7 @@ class Controls:
         summary = summary.strip()
         if not summary:
             raise IncidentError("Resolving needs a summary: `/incident resolve <what fixed it>`.")
-        pol = self.policy.policy
+        pol = await self.policy.of(incident)
         now = self.clock.now()
 
         def apply(inc: Incident) -> None:

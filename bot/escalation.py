@@ -11,9 +11,9 @@ from sqlmodel import select
 from bot import clocks
 from bot.clock import Clock
 from bot.planner import Reason, next_level
-from bot.policy.loader import LoadedPolicy
-from bot.policy.model import Level
+from bot.policy.model import Level, Policy
 from bot.policy.templates import render
+from bot.policy_book import PolicyBook
 from bot.ports import Chat, ChatError, Message
 from bot.rendering import incident_values
 from bot.store.repo import Store
@@ -40,7 +40,7 @@ class Targets:
 
 
 class Escalations:
-    def __init__(self, store: Store, chat: Chat, policy: LoadedPolicy, clock: Clock) -> None:
+    def __init__(self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock) -> None:
         self.store = store
         self.chat = chat
         self.policy = policy
@@ -55,11 +55,12 @@ class Escalations:
             if incident is None:
                 return None
             state = clocks.clock_state(incident, await clocks.pages_of(s, incident_id))
-        level = next_level(state, self.policy.policy)
+        pol = await self.policy.of(incident)
+        level = next_level(state, pol)
         if level is None:
             return None
         await self.page(incident_id, level, Reason.MANUAL, by=by, note=reason)
-        return self.policy.policy.escalation.levels[level].name
+        return pol.escalation.levels[level].name
 
     async def page(
         self,
@@ -73,14 +74,14 @@ class Escalations:
         job_id: int | None = None,
     ) -> None:
         """Send the page, then record it (Page row, timeline, re-plan) in one transaction."""
-        pol = self.policy.policy
-        level = pol.escalation.levels[level_index]
         incident = await self.store.get(incident_id)
         if incident is None or incident.channel_id is None:
             log.warning("cannot page INC-%s: no channel", incident_id)
             return
-        targets = await self._targets(level)
-        await self._send(incident, level, reason, targets, note)
+        pol = await self.policy.of(incident)  # the chain it started with
+        level = pol.escalation.levels[level_index]
+        targets = await self._targets(pol, level)
+        await self._send(pol, incident, level, reason, targets, note)
 
         now = when or self.clock.now()
         why = REASON_TEXT[reason] + (f": {note}" if note else "")
@@ -119,10 +120,10 @@ class Escalations:
             await clocks.replan(s, inc, pol, now)
             await s.commit()
 
-    async def _targets(self, level: Level) -> Targets:
+    async def _targets(self, pol: Policy, level: Level) -> Targets:
         t = Targets()
         for key in level.targets:
-            contact = self.policy.policy.contacts[key]
+            contact = pol.contacts[key]
             if contact.user:
                 t.users.append(contact.user)
                 t.mentions.append(self.chat.user_ref(contact.user))
@@ -139,13 +140,17 @@ class Escalations:
         return t
 
     async def _send(
-        self, incident: Incident, level: Level, reason: Reason, t: Targets, note: str | None
+        self,
+        pol: Policy,
+        incident: Incident,
+        level: Level,
+        reason: Reason,
+        t: Targets,
+        note: str | None,
     ) -> None:
         assert incident.channel_id is not None and incident.id is not None
         channel = incident.channel_id
-        values = incident_values(
-            self.policy.policy, incident, self.chat, await self.store.roles(incident.id)
-        )
+        values = incident_values(pol, incident, self.chat, await self.store.roles(incident.id))
         values.update(
             level=level.name,
             targets=", ".join(t.mentions) or "-",
@@ -160,7 +165,7 @@ class Escalations:
                 ]
             except ChatError as e:
                 problems.append(f"could not invite the targets: `{e.code}`")
-        text = render(self.policy.policy.templates.escalation, values)
+        text = render(pol.templates.escalation, values)
         try:
             await self.chat.post(channel, Message(text=text, incident_id=incident.id))
         except ChatError as e:

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from bot import clocks
 from bot.clock import Clock
 from bot.naming import channel_name, with_suffix
-from bot.policy.loader import LoadedPolicy
 from bot.policy.model import Severity
 from bot.policy.templates import render
+from bot.policy_book import PolicyBook
 from bot.ports import INCIDENT_CONTROLS, Chat, ChatError, Message
 from bot.rendering import incident_values
 from bot.store.repo import Store
@@ -39,7 +39,7 @@ class DeclareOutcome:
 
 
 class Incidents:
-    def __init__(self, store: Store, chat: Chat, policy: LoadedPolicy, clock: Clock) -> None:
+    def __init__(self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock) -> None:
         self.store = store
         self.chat = chat
         self.policy = policy
@@ -250,7 +250,7 @@ class Incidents:
 
     async def values(self, incident: Incident) -> dict[str, str]:
         roles = await self.store.roles(incident.id or 0)
-        return incident_values(self.policy.policy, incident, self.chat, roles)
+        return incident_values(await self.policy.of(incident), incident, self.chat, roles)
 
     async def list_open(self, viewer: str) -> Sequence[Incident]:
         """Open incidents, newest first; a private one only for those inside it."""

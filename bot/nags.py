@@ -7,8 +7,8 @@ from datetime import datetime
 
 from bot import clocks
 from bot.clock import Clock
-from bot.policy.loader import LoadedPolicy
 from bot.policy.templates import render
+from bot.policy_book import PolicyBook
 from bot.ports import Chat, ChatError, Control, Message
 from bot.rendering import incident_values
 from bot.store.repo import Store
@@ -20,7 +20,7 @@ NAG_CONTROLS = (Control.POST_UPDATE, Control.SNOOZE)
 
 
 class Nags:
-    def __init__(self, store: Store, chat: Chat, policy: LoadedPolicy, clock: Clock) -> None:
+    def __init__(self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock) -> None:
         self.store = store
         self.chat = chat
         self.policy = policy
@@ -31,10 +31,9 @@ class Nags:
         incident = await self.store.get(incident_id)
         if incident is None or incident.channel_id is None:
             return
-        values = incident_values(
-            self.policy.policy, incident, self.chat, await self.store.roles(incident_id)
-        )
-        text = render(self.policy.policy.templates.nag, values)
+        pol = await self.policy.of(incident)
+        values = incident_values(pol, incident, self.chat, await self.store.roles(incident_id))
+        text = render(pol.templates.nag, values)
         msg = Message(text=text, incident_id=incident_id, controls=NAG_CONTROLS)
         for where in (incident.channel_id, incident.commander_id):
             try:
@@ -62,5 +61,5 @@ class Nags:
                 )
             )
             await clocks.finish(s, job_id, now)
-            await clocks.replan(s, inc, self.policy.policy, now)
+            await clocks.replan(s, inc, await self.policy.of(inc), now)
             await s.commit()

@@ -26,7 +26,7 @@ from bot.clock import Clock
 from bot.escalation import Escalations
 from bot.nags import Nags
 from bot.planner import Kind, Reason
-from bot.policy.loader import LoadedPolicy
+from bot.policy_book import PolicyBook
 from bot.store.repo import Store
 from bot.store.tables import DueJob, Incident
 
@@ -40,7 +40,7 @@ class Scheduler:
     def __init__(
         self,
         store: Store,
-        policy: LoadedPolicy,
+        policy: PolicyBook,
         clock: Clock,
         escalations: Escalations,
         nags: Nags,
@@ -127,7 +127,11 @@ class Scheduler:
             job = await s.get(DueJob, job_id)
             assert job is not None
             incident = await s.get(Incident, job.incident_id)
-            wanted = await clocks.planned(s, incident, self.policy.policy) if incident else []
+            wanted = (
+                await clocks.planned(s, incident, await self.policy.of(incident))
+                if incident
+                else []
+            )
             still = any(d.key == job.key and d.due_at == job.due_at for d in wanted)
             if not still or job.attempts > MAX_ATTEMPTS:
                 if job.attempts > MAX_ATTEMPTS:

@@ -94,6 +94,19 @@ async def start_http(
     return runner
 
 
+POLICY_CHECK_SECONDS = 30
+
+
+async def watch_policy(services: Services) -> None:
+    """Pick up an edited policy file, only once it validates (open incidents keep theirs)."""
+    while True:
+        await asyncio.sleep(POLICY_CHECK_SECONDS)
+        try:
+            await services.policy.reload()
+        except Exception:  # never let the watcher die
+            log.exception("policy reload failed")
+
+
 async def serve_forever(services: Services) -> None:
     settings = services.settings
     # What fell due while the bot was down fires now, once; then wake every second.
@@ -101,21 +114,22 @@ async def serve_forever(services: Services) -> None:
     if fired:
         log.info("caught up on %d reminder(s)/escalation(s) that fell due while down", fired)
     services.scheduler.start()
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        bolt = build_bolt(services)
-        # /healthz still answers on $PORT so platforms can probe the process.
-        runner = web.AppRunner(build_web(services, bolt), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "0.0.0.0", settings.port).start()
-        log.info("Socket Mode; /healthz on port %d", settings.port)
-        handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-        await handler.start_async()  # type: ignore[no-untyped-call]
-        return
-    runner = await start_http(services)
-    log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
+    reloader = asyncio.create_task(watch_policy(services))
+    bolt = build_bolt(services)
+    # In Socket Mode /healthz still answers on $PORT so platforms can probe the process.
+    runner = web.AppRunner(build_web(services, bolt), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", settings.port).start()
     try:
-        await asyncio.Event().wait()
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            log.info("Socket Mode; /healthz on port %d", settings.port)
+            handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+            await handler.start_async()  # type: ignore[no-untyped-call]
+        else:
+            log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
+            await asyncio.Event().wait()
     finally:
+        reloader.cancel()
         await runner.cleanup()

@@ -10,6 +10,7 @@ from bot.escalation import Escalations
 from bot.incidents import Incidents
 from bot.nags import Nags
 from bot.policy.loader import LoadedPolicy, load_policy
+from bot.policy_book import PolicyBook
 from bot.ports import Chat
 from bot.report import Reports, deliver
 from bot.scheduler import Scheduler
@@ -23,7 +24,7 @@ from bot.timeline import Timeline
 @dataclass
 class Services:
     settings: Settings
-    policy: LoadedPolicy
+    policy: PolicyBook
     store: Store
     chat: Chat
     clock: Clock
@@ -36,7 +37,12 @@ class Services:
 
     async def reports_text(self, incident: Incident, what: str) -> str:
         return await deliver(
-            self.reports, self.chat, incident, self.policy.policy, what, self.clock.now()
+            self.reports,
+            self.chat,
+            incident,
+            await self.policy.of(incident),
+            what,
+            self.clock.now(),
         )
 
     async def close(self) -> None:
@@ -52,23 +58,27 @@ async def build_services(
     policy: LoadedPolicy | None = None,
 ) -> Services:
     """Load and check the policy first (a broken one stops here), then migrate the store."""
-    policy = policy or load_policy(settings.policy_path)
+    loaded = policy or load_policy(settings.policy_path)
     engine = make_engine(settings.database_url)
     await migrate(engine)
     store = Store(engine)
     clock = clock or SystemClock()
-    escalations = Escalations(store, chat, policy, clock)
+    policy_book = PolicyBook(store, loaded, clock)
+    await policy_book.register()
+    escalations = Escalations(store, chat, policy_book, clock)
     timeline = Timeline(store)
     return Services(
         settings=settings,
-        policy=policy,
+        policy=policy_book,
         store=store,
         chat=chat,
         clock=clock,
-        incidents=Incidents(store, chat, policy, clock),
+        incidents=Incidents(store, chat, policy_book, clock),
         escalations=escalations,
-        scheduler=Scheduler(store, policy, clock, escalations, Nags(store, chat, policy, clock)),
+        scheduler=Scheduler(
+            store, policy_book, clock, escalations, Nags(store, chat, policy_book, clock)
+        ),
         timeline=timeline,
-        controls=Controls(store, chat, policy, clock, escalations),
+        controls=Controls(store, chat, policy_book, clock, escalations),
         reports=Reports(store, timeline, chat),
     )

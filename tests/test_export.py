@@ -68,7 +68,11 @@ async def test_scripted_incident_exports_each_message_once_in_order(
     )
 
     async def settled() -> bool:
-        return any(r.kind == "deletion" for r in await bot.services.store.timeline(1))
+        # Slack's events are handled concurrently after the ack: wait for all of them.
+        rows = await bot.services.store.timeline(1)
+        return {"deletion", "edit"} <= {r.kind for r in rows} and {"first", "second", "reply"} <= {
+            r.text for r in rows
+        }
 
     await eventually(settled)
     db = bot.services.settings.database_url

@@ -128,3 +128,15 @@ class DueJob(SQLModel, table=True):
     claimed_at: datetime | None = _dt()
     finished_at: datetime | None = _dt()
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PolicyVersion(SQLModel, table=True):
+    """Every policy an incident started with, by hash: an incident keeps its chain and
+    cadences when the file changes, and any replica can rebuild it."""
+
+    __tablename__ = "policy_version"
+
+    version: str = Field(primary_key=True)
+    path: str
+    source: str
+    loaded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
