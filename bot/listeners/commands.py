@@ -96,7 +96,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         if isinstance(parsed, cmd.ListIncidents):
             incidents = await services.incidents.list_open(user)
-            await ack(response_type="ephemeral", **incident_list(incidents, services))
+            await ack(response_type="ephemeral", **(await incident_list(incidents, services)))
             return
         if isinstance(parsed, cmd.Declare):
             # Ack first: creating the channel and posting takes longer than Slack's 3 s.

@@ -8,6 +8,7 @@ from typing import Any
 from bot.blocks import section
 from bot.command import Vocabulary, normalise
 from bot.incidents import DeclareOutcome
+from bot.policy.durations import format_duration
 from bot.policy.model import Policy
 from bot.rendering import age
 from bot.services import Services
@@ -34,15 +35,24 @@ def declare_reply(outcome: DeclareOutcome) -> str:
     return text
 
 
-def incident_list(incidents: Sequence[Incident], services: Services) -> dict[str, Any]:
+async def incident_list(incidents: Sequence[Incident], services: Services) -> dict[str, Any]:
     if not incidents:
         return {"text": "No open incidents. Declare one with `/incident <severity> <title>`."}
     now = services.clock.now()
-    lines = [
-        f"*{i.number}* {i.severity} · {i.status.capitalize()} · "
-        + (f"<#{i.channel_id}>" if i.channel_id else "no channel")
-        + f" · {escape(i.title)} · commander <@{i.commander_id}> · {age(i.declared_at, now)} old"
-        for i in incidents
-    ]
+    lines = []
+    for i in incidents[:40]:
+        m = await services.reports.metrics(i, await services.policy.of(i))
+        ack = f"acked in {format_duration(m.to_acknowledge)}" if m.to_acknowledge else "not acked"
+        first = (
+            f"first update after {format_duration(m.to_first_update)}"
+            if m.to_first_update
+            else "no update yet"
+        )
+        lines.append(
+            f"*{i.number}* {i.severity} · {i.status.capitalize()} · "
+            + (f"<#{i.channel_id}>" if i.channel_id else "no channel")
+            + f" · {escape(i.title)} · commander <@{i.commander_id}> · "
+            f"{age(i.declared_at, now)} old · {ack} · {first}"
+        )
     text = f"{len(incidents)} open incident(s), newest first:\n" + "\n".join(lines)
     return {"text": text[:3000], "blocks": section(text)[:50]}
