@@ -50,7 +50,7 @@ class Metrics:
 
     def lines(self) -> list[str]:
         def show(value: timedelta | None, target: timedelta | None) -> str:
-            got = format_duration(value) if value else "not yet"
+            got = format_duration(value) if value is not None else "not yet"
             if target is None:
                 return got
             verdict = "" if value is None else (" ✓" if value <= target else " ✗ over")

@@ -42,10 +42,14 @@ async def incident_list(incidents: Sequence[Incident], services: Services) -> di
     lines = []
     for i in incidents[:40]:
         m = await services.reports.metrics(i, await services.policy.of(i))
-        ack = f"acked in {format_duration(m.to_acknowledge)}" if m.to_acknowledge else "not acked"
+        ack = (
+            f"acked in {format_duration(m.to_acknowledge)}"
+            if m.to_acknowledge is not None
+            else "not acked"
+        )
         first = (
             f"first update after {format_duration(m.to_first_update)}"
-            if m.to_first_update
+            if m.to_first_update is not None
             else "no update yet"
         )
         lines.append(
