@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 MAX_PASSES = 20
+CONCURRENCY = 50  # incidents fired at once by one process
 
 
 class Scheduler:
@@ -69,13 +70,26 @@ class Scheduler:
             # A firing can make another step due at once (ignored nags -> escalate): loop,
             # bounded so that a bug can never spin here.
             for _ in range(MAX_PASSES):
-                ids = await self._claim()
-                if not ids:
+                claimed = await self._claim()
+                if not claimed:
                     break
-                for job_id in ids:
-                    if await self._fire(job_id):
-                        fired += 1
+                fired += await self._fire_all(claimed)
             return fired
+
+    async def _fire_all(self, claimed: list[tuple[int, int]]) -> int:
+        """Incidents side by side, each incident's steps in due order: a paced channel
+        (a busy on-call person's DMs) must not hold up every other incident's reminders."""
+        by_incident: dict[int, list[int]] = {}
+        for job_id, incident_id in claimed:
+            by_incident.setdefault(incident_id, []).append(job_id)
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one_incident(job_ids: list[int]) -> int:
+            async with gate:
+                return sum([await self._fire(j) for j in job_ids])
+
+        results = await asyncio.gather(*(one_incident(ids) for ids in by_incident.values()))
+        return sum(results)
 
     async def recover(self) -> int:
         """Take back claims older than the lease: their process died mid-fire."""
@@ -92,20 +106,21 @@ class Scheduler:
             log.warning("took back %d reminder(s) claimed by a process that died", n)
         return n
 
-    async def _claim(self) -> list[int]:
+    async def _claim(self) -> list[tuple[int, int]]:
+        """(job id, incident id) of the rows this process claimed, in due order."""
         now = self.clock.now()
         async with self.store.session() as s:
             q = (
-                select(DueJob.id)
+                select(DueJob.id, DueJob.incident_id)
                 .where(DueJob.state == clocks.PENDING, col(DueJob.due_at) <= now)
                 .order_by(col(DueJob.due_at), col(DueJob.id))
                 .limit(self.batch)
             )
             if self.store.engine.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
-            ids = [i for i in (await s.exec(q)).all() if i is not None]
+            rows = [(i, inc) for i, inc in (await s.exec(q)).all() if i is not None]
             claimed = []
-            for job_id in ids:
+            for job_id, incident_id in rows:
                 res = await s.exec(  # type: ignore[call-overload]
                     update(DueJob)
                     .where(col(DueJob.id) == job_id, col(DueJob.state) == clocks.PENDING)
@@ -117,7 +132,7 @@ class Scheduler:
                     )
                 )
                 if res.rowcount == 1:
-                    claimed.append(job_id)
+                    claimed.append((job_id, incident_id))
             await s.commit()
             return claimed
 

@@ -95,7 +95,10 @@ class SlackChat:
         await self._call("conversations.setTopic", channel=channel, topic=topic)
 
     async def post(self, channel: str, message: Message) -> str:
-        async with self.pacer.slot(channel):
+        # Channels are paced; a DM (to a user id) is not, so that one person paged for many
+        # incidents cannot hold up the rest: Slack's 429s there are retried after Retry-After.
+        is_dm = channel[:1] in {"U", "W", "D"}
+        async with self.pacer.slot("" if is_dm else channel, bypass=is_dm):
             resp = await self._call(
                 "chat.postMessage",
                 channel=channel,
