@@ -128,9 +128,13 @@ class Incidents:
             except ChatError as e:
                 outcome.problems.append(f"Could not set the topic: `{e.code}`.")
 
+        text = render(pol.templates.announcement, values)
+        if sev.checklist:
+            # The immediate actions ride in the pinned announcement: one post, one pin.
+            text += "\n\n*Immediate actions*\n" + "\n".join(f"• {s}" for s in sev.checklist)
         announcement = Message(
             title=f"{incident.number}: {incident.title}",
-            text=render(pol.templates.announcement, values),
+            text=text,
             incident_id=incident.id,
             controls=INCIDENT_CONTROLS,
         )
@@ -140,16 +144,6 @@ class Incidents:
             await self.chat.pin(channel_id, ts)
         except ChatError as e:
             outcome.problems.append(f"Could not post or pin the announcement: `{e.code}`.")
-
-        if sev.checklist:
-            steps = "\n".join(f"• {step}" for step in sev.checklist)
-            try:
-                await self.chat.post(
-                    channel_id,
-                    Message(title="Immediate actions", text=steps, incident_id=incident.id),
-                )
-            except ChatError as e:
-                outcome.problems.append(f"Could not post the checklist: `{e.code}`.")
 
         if pol.channel.announce and not incident.private:
             text = (

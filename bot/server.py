@@ -25,7 +25,7 @@ BOLT_KEY = web.AppKey("bolt", AsyncApp)
 def build_bolt(services: Services) -> AsyncApp:
     settings = services.settings
     app = AsyncApp(
-        token=settings.slack_bot_token,
+        # The client carries the token (and SLACK_API_URL, and the retry handlers).
         signing_secret=settings.slack_signing_secret,
         client=make_client(settings),
         # Slack retries a request it did not see acked; our handlers are idempotent anyway.
