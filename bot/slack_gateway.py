@@ -12,6 +12,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import fallback_text, message_blocks
@@ -25,6 +28,24 @@ log = logging.getLogger(__name__)
 HARMLESS_INVITE_ERRORS = {"already_in_channel", "cant_invite_self"}
 
 
+class GatewayErrorRetryHandler(AsyncServerErrorRetryHandler):
+    """slack-sdk's handler retries 500 and 503 only; Slack's edge also answers 502 and
+    504 when it is struggling, and a reminder must not be dropped for that."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code in RETRIED_STATUSES
+
+
+RETRIED_STATUSES = (500, 502, 503, 504)
+
+
 def make_client(settings: Settings) -> AsyncWebClient:
     """A Web API client on SLACK_API_URL that retries 429s (honouring Retry-After),
     5xx answers and connection errors, which slack-sdk does not all do by default."""
@@ -35,7 +56,7 @@ def make_client(settings: Settings) -> AsyncWebClient:
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=3),
+            GatewayErrorRetryHandler(max_retry_count=3),
         ],
     )
 

@@ -1,0 +1,55 @@
+"""Slack misbehaving for a whole incident: 429 storms and 5xx on every method the bot
+uses. Every message still arrives, once, in order per channel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.harness import eventually
+
+METHODS = [
+    "conversations.create",
+    "conversations.invite",
+    "conversations.setTopic",
+    "chat.postMessage",
+    "pins.add",
+    "usergroups.users.list",
+]
+
+
+async def test_a_whole_incident_through_429s_and_5xx(incident) -> None:  # type: ignore[no-untyped-def]
+    slack, bot, _, alice = incident
+    general = slack.channel_by_name("general")
+    assert general is not None
+    for m in METHODS:  # the next calls of every method fail first
+        slack.fail(m, status=429, retry_after=1)
+        slack.fail(m, status=503)
+    await bot.send.command("SEV1 Storm", user=alice, channel=general.id)
+    storm = await eventually(lambda: slack.channel_by_name("incident-20260314-storm"), within=30)
+    await eventually(lambda: storm.pins, within=30)
+
+    async def say(text: str) -> None:
+        before = len(slack.responses)
+        await bot.send.command(text, user=alice, channel=storm.id)
+        await eventually(lambda: len(slack.responses) > before, within=30)
+
+    slack.fail("chat.postMessage", status=429, retry_after=1)
+    await say("update identified Found it")
+    slack.fail("chat.postMessage", status=500)
+    await say("escalate need a hand")
+    bot.services.clock.advance(timedelta(minutes=15))
+    slack.fail("chat.postMessage", status=429, retry_after=1)
+    await bot.services.scheduler.run_due()  # a reminder through a 429
+    slack.fail("chat.postMessage", status=502)
+    await say("resolve Rolled back")
+
+    texts = [m.text for m in storm.messages]
+    order = ["INC-2: Storm", "Found it", "Escalating", "due a status update", "Resolved"]
+    positions = [next(i for i, t in enumerate(texts) if key.lower() in t.lower()) for key in order]
+    assert positions == sorted(positions), texts
+    for key in order:
+        assert sum(key.lower() in t.lower() for t in texts) == 1, (key, texts)
+    assert {alice, "U0LEAD"} <= storm.members
+    incidents = slack.channel_by_name("incidents")
+    assert incidents is not None and len(incidents.messages) == 3  # both declares + resolved
+    assert any(c.status == 429 for c in slack.calls) and any(c.status >= 500 for c in slack.calls)
