@@ -37,3 +37,5 @@ class Field(StrEnum):
     TEXT = "text"
     SUMMARY = "summary"
     DURATION = "duration"
+    PUBLISH = "publish"
+    PUBLIC_TEXT = "public_text"

@@ -44,7 +44,8 @@ def _modal(view: View, title: str, submit: str, incident: Incident, blocks: list
     }
 
 
-def update_modal(policy: Policy, incident: Incident) -> Block:
+def update_modal(policy: Policy, incident: Incident, draft: str | None = None) -> Block:
+    """`draft` (the customer-facing text) is offered only to those who may publish."""
     statuses = [
         option(s, s.capitalize()) for s in policy.statuses.values if s != policy.statuses.final
     ]
@@ -64,8 +65,37 @@ def update_modal(policy: Policy, incident: Incident) -> Block:
                 "What changed",
                 {"type": "plain_text_input", "multiline": True, "max_length": 2500},
             ),
+            *(_publish_blocks(draft) if draft is not None else []),
         ],
     )
+
+
+def _publish_blocks(draft: str) -> list[Block]:
+    choice = option("yes", "Publish to the status page")
+    return [
+        {
+            "type": "input",
+            "block_id": Field.PUBLISH.value,
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Status page"},
+            "element": {
+                "type": "checkboxes",
+                "action_id": Field.PUBLISH.value,
+                "options": [choice],
+            },
+        },
+        _input(
+            Field.PUBLIC_TEXT,
+            "Customer-facing text (edit it before it goes out)",
+            {
+                "type": "plain_text_input",
+                "multiline": True,
+                "max_length": 2500,
+                "initial_value": clip(draft, 2500),
+            },
+            optional=True,
+        ),
+    ]
 
 
 def severity_modal(policy: Policy, incident: Incident) -> Block:

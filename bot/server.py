@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bot import listeners
 from bot.services import Services
 from bot.slack_gateway import make_client
+from bot.statuspage.page import add_routes as add_status_routes
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def build_web(services: Services, bolt: AsyncApp | None = None) -> web.Applicati
     app[BOLT_KEY] = bolt or build_bolt(services)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
+    add_status_routes(app, services.status_page)
     return app
 
 

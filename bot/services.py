@@ -15,6 +15,8 @@ from bot.ports import Chat
 from bot.report import Reports, deliver
 from bot.scheduler import Scheduler
 from bot.settings import Settings
+from bot.statuspage.page import StatusPage
+from bot.statuspage.publish import Publisher
 from bot.store.engine import make_engine, migrate
 from bot.store.repo import Store
 from bot.store.tables import Incident
@@ -34,6 +36,8 @@ class Services:
     timeline: Timeline
     controls: Controls
     reports: Reports
+    publisher: Publisher
+    status_page: StatusPage
 
     async def reports_text(self, incident: Incident, what: str) -> str:
         return await deliver(
@@ -67,6 +71,7 @@ async def build_services(
     await policy_book.register()
     escalations = Escalations(store, chat, policy_book, clock)
     timeline = Timeline(store)
+    controls = Controls(store, chat, policy_book, clock, escalations)
     return Services(
         settings=settings,
         policy=policy_book,
@@ -79,6 +84,8 @@ async def build_services(
             store, policy_book, clock, escalations, Nags(store, chat, policy_book, clock)
         ),
         timeline=timeline,
-        controls=Controls(store, chat, policy_book, clock, escalations),
+        controls=controls,
+        publisher=Publisher(store, chat, policy_book, clock, controls),
+        status_page=StatusPage(store, policy_book, clock),
         reports=Reports(store, timeline, chat),
     )

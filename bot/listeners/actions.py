@@ -57,8 +57,11 @@ def register(app: AsyncApp, services: Services) -> None:
                 await refuse(respond, f"Escalated {incident.number} to {level}.")
                 return
             pol = services.policy.policy
+            draft = None
+            if action is Action.POST_UPDATE and await services.publisher.may(incident, user):
+                draft = await services.publisher.draft(incident, incident.status, "")
             view = {
-                Action.POST_UPDATE: lambda: update_modal(pol, incident),
+                Action.POST_UPDATE: lambda: update_modal(pol, incident, draft),
                 Action.CHANGE_SEVERITY: lambda: severity_modal(pol, incident),
                 Action.RESOLVE: lambda: resolve_modal(incident),
                 Action.SNOOZE: lambda: snooze_modal(incident, SNOOZE_CHOICES),

@@ -49,6 +49,12 @@ def register(app: AsyncApp, services: Services) -> None:
         await client.chat_postMessage(channel=user, text=text)
 
 
+def _checked(view: dict[str, Any], field: Field) -> bool:
+    values = view.get("state", {}).get("values", {})
+    state = values.get(field.value, {}).get(field.value, {}) if isinstance(values, dict) else {}
+    return bool(state.get("selected_options")) if isinstance(state, dict) else False
+
+
 def _incident_id(view: dict[str, Any]) -> int | None:
     meta = view.get("private_metadata")
     return int(meta) if isinstance(meta, str) and meta.isdigit() else None
@@ -78,8 +84,18 @@ def register_controls(app: AsyncApp, services: Services) -> None:
                 if not text:
                     raise IncidentError("Say what changed.")
                 await c.check(incident, user, "update")
+                status = _value(view, Field.STATUS) or incident.status
+                publish = _checked(view, Field.PUBLISH)
+                if publish and not await services.publisher.may(incident, user):
+                    field = Field.PUBLISH
+                    raise IncidentError("You may not publish this incident.")
                 await ack()
-                await c.update(incident, user, text, _value(view, Field.STATUS) or None)
+                await c.update(incident, user, text, status)
+                if publish:
+                    public = _value(view, Field.PUBLIC_TEXT) or await services.publisher.draft(
+                        incident, status, text
+                    )
+                    await services.publisher.publish(incident, user, public, status)
             elif callback == View.SEVERITY.value:
                 await c.check(incident, user, "severity")
                 sev = _value(view, Field.SEVERITY)

@@ -140,3 +140,17 @@ class PolicyVersion(SQLModel, table=True):
     path: str
     source: str
     loaded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Publication(SQLModel, table=True):
+    """A customer-facing update a commander chose to publish on the status page."""
+
+    __tablename__ = "publication"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    status: str
+    public_title: str
+    text: str
+    published_by: str
+    published_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

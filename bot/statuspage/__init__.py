@@ -1,0 +1,1 @@
+"""The public status page: what commanders chose to publish, nothing internal."""
