@@ -44,12 +44,20 @@ def _modal(view: View, title: str, submit: str, incident: Incident, blocks: list
     }
 
 
-def update_modal(policy: Policy, incident: Incident, draft: str | None = None) -> Block:
+def update_modal(
+    policy: Policy,
+    incident: Incident,
+    draft: str | None = None,
+    *,
+    text: str = "",
+    status: str | None = None,
+    publish: bool = False,
+) -> Block:
     """`draft` (the customer-facing text) is offered only to those who may publish."""
     statuses = [
         option(s, s.capitalize()) for s in policy.statuses.values if s != policy.statuses.final
     ]
-    current = next((o for o in statuses if o["value"] == incident.status), None)
+    current = next((o for o in statuses if o["value"] == (status or incident.status)), None)
     select: Block = {"type": "static_select", "options": statuses}
     if current:
         select["initial_option"] = current
@@ -63,15 +71,21 @@ def update_modal(policy: Policy, incident: Incident, draft: str | None = None) -
             _input(
                 Field.TEXT,
                 "What changed",
-                {"type": "plain_text_input", "multiline": True, "max_length": 2500},
+                {
+                    "type": "plain_text_input",
+                    "multiline": True,
+                    "max_length": 2500,
+                    **({"initial_value": clip(text, 2500)} if text else {}),
+                },
             ),
-            *(_publish_blocks(draft) if draft is not None else []),
+            *(_publish_blocks(draft, publish) if draft is not None else []),
         ],
     )
 
 
-def _publish_blocks(draft: str) -> list[Block]:
+def _publish_blocks(draft: str, checked: bool = False) -> list[Block]:
     choice = option("yes", "Publish to the status page")
+    ticked: Block = {"initial_options": [choice]} if checked else {}
     return [
         {
             "type": "input",
@@ -82,6 +96,7 @@ def _publish_blocks(draft: str) -> list[Block]:
                 "type": "checkboxes",
                 "action_id": Field.PUBLISH.value,
                 "options": [choice],
+                **ticked,
             },
         },
         _input(

@@ -184,3 +184,25 @@ async def say(bot: Bot, text: str, user: str, channel: str) -> None:
     before = len(bot.slack.responses)
     await bot.send.command(text, user=user, channel=channel)
     await eventually(lambda: len(bot.slack.responses) > before)
+
+
+async def test_update_with_publish_opens_the_prefilled_modal(incident) -> None:  # type: ignore[no-untyped-def]
+    slack, bot, ch, alice = incident
+    r = await bot.send.command(
+        "update --publish identified Slow checkouts found", user=alice, channel=ch
+    )
+    assert r.status == 200
+    await eventually(lambda: [v for v in slack.views if v.view.get("callback_id") == View.UPDATE])
+    modal = [v for v in slack.views if v.view.get("callback_id") == View.UPDATE][-1].view
+    blocks = {b.get("block_id"): b for b in modal["blocks"]}
+    assert blocks["status"]["element"]["initial_option"]["value"] == "identified"
+    assert blocks["text"]["element"]["initial_value"] == "Slow checkouts found"
+    assert blocks["publish"]["element"]["initial_options"]
+    assert "Slow checkouts found" in blocks["public_text"]["element"]["initial_value"]
+    # Someone the policy does not let publish gets an ephemeral refusal instead.
+    bob = slack.add_user("bob")
+    slack.channels[ch].members.add(bob)
+    before = len(slack.responses)
+    await bot.send.command("update --publish all fine", user=bob, channel=ch)
+    await eventually(lambda: len(slack.responses) > before)
+    assert "may not publish" in slack.responses[-1]["text"]

@@ -14,6 +14,7 @@ from bot.blocks import declare_modal
 from bot.ids import SLASH_COMMAND
 from bot.incidents import IncidentError
 from bot.listeners.render import declare_reply, incident_list, vocabulary
+from bot.modals import update_modal
 from bot.services import Services
 from bot.slack_gateway import escape
 from bot.store.tables import Incident
@@ -59,6 +60,40 @@ async def in_incident(
         case cmd.Postmortem():
             return await services.reports_text(incident, "postmortem")
     raise IncidentError("That command is not available here; see `/incident help`.")
+
+
+PUBLISH_FLAG = "--publish"
+
+
+async def open_publish_modal(
+    services: Services,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    body: dict[str, Any],
+    incident: Incident,
+    parsed: cmd.Update,
+) -> None:
+    user = body["user_id"]
+    words = parsed.text[len(PUBLISH_FLAG) :].split(maxsplit=1)
+    pol = await services.policy.of(incident)
+    status = parsed.status or (pol.status(words[0]) if words else None)
+    text = (
+        (words[1] if len(words) > 1 else "")
+        if status and words and not parsed.status
+        else " ".join(words)
+    )
+    status = status or incident.status
+    if not await services.publisher.may(incident, user):
+        why = (
+            "Private incidents are never published."
+            if incident.private
+            else "You may not publish this incident: ask the commander or the comms lead."
+        )
+        await respond(response_type="ephemeral", text=why)
+        return
+    draft = await services.publisher.draft(incident, status, text)
+    view = update_modal(pol, incident, draft, text=text, status=status, publish=True)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -121,6 +156,12 @@ def register(app: AsyncApp, services: Services) -> None:
             incident = await services.incidents.in_channel(channel)
         except IncidentError as e:
             await ack(response_type="ephemeral", text=str(e))
+            return
+        if isinstance(parsed, cmd.Update) and parsed.text.startswith(PUBLISH_FLAG):
+            # `/incident update --publish ...`: the modal, prefilled, so the public text can be
+            # edited before it goes out (trigger_id is only good for 3 seconds: open it now).
+            await ack()
+            await open_publish_modal(services, client, respond, body, incident, parsed)
             return
         await ack()
         try:
