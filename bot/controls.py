@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import select
 
@@ -67,6 +68,9 @@ class Controls:
     async def may(self, incident: Incident, user: str, action: PolicyAction) -> bool:
         pol = await self.policy.of(incident)
         roles = await self.store.roles(incident.id or 0)
+        if pol.allows(action, user, commander=incident.commander_id, roles=roles):
+            return True
+        # Only now ask Slack who is in the user groups the grant names.
         groups: list[str] = []
         for grant in pol.permissions.grants(action):
             contact = pol.contacts.get(grant.name) if grant.kind == "contact" else None
@@ -111,6 +115,7 @@ class Controls:
         mutate: Callable[[Incident], None],
         *,
         key: bool = True,
+        data: dict[str, Any] | None = None,
     ) -> Incident:
         now = self.clock.now()
         assert incident.id is not None
@@ -126,6 +131,7 @@ class Controls:
                     author_id=user,
                     text=text,
                     key_event=key,
+                    data=data,
                 )
             )
             await clocks.replan(s, inc, (await self.policy.of(incident)), now)
@@ -165,7 +171,12 @@ class Controls:
             inc.nags_since_update = inc.nag_escalations = 0
             inc.snoozed_until = None
 
-        inc = await self._change(incident, user, "update", text, apply)
+        change = (
+            {"status": {"from": incident.status, "to": new_status}}
+            if new_status and new_status != incident.status
+            else None
+        )
+        inc = await self._change(incident, user, "update", text, apply, data=change)
         values = incident_values(pol, inc, self.chat, await self.store.roles(inc.id or 0))
         values["update"] = self.chat.literal(text)
         await self._post(inc, render(pol.templates.update, values))

@@ -114,7 +114,12 @@ def _publish_blocks(draft: str, checked: bool = False) -> list[Block]:
 
 
 def severity_modal(policy: Policy, incident: Incident) -> Block:
-    options = [option(s.name, f"{s.name}: {s.label}") for s in policy.severities]
+    # The current severity is left out: picking it would change nothing.
+    options = [
+        option(s.name, f"{s.name}: {s.label}" if s.label else s.name)
+        for s in policy.severities
+        if s.name != incident.severity
+    ]
     return _modal(
         View.SEVERITY,
         "Change severity",
@@ -122,7 +127,7 @@ def severity_modal(policy: Policy, incident: Incident) -> Block:
         incident,
         [
             _input(
-                Field.INCIDENT, "New severity", {"type": "static_select", "options": options[:100]}
+                Field.SEVERITY, "New severity", {"type": "static_select", "options": options[:100]}
             ),
         ],
     )

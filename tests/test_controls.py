@@ -136,7 +136,6 @@ async def test_snooze_by_button_delays_the_next_reminder_only(incident) -> None:
     }
     await bot.send.view_submission(View.SNOOZE, values, user=alice)
 
-
     async def snoozed() -> bool:
         return await pending_nags(bot) == ["2026-03-14 10:25"]
 

@@ -56,7 +56,9 @@ def register(app: AsyncApp, services: Services) -> None:
                 level = await c.escalate(incident, user, "escalate button")
                 await refuse(respond, f"Escalated {incident.number} to {level}.")
                 return
-            pol = services.policy.policy
+            pol = await services.policy.of(incident)  # the policy it started with
+            if action is Action.CHANGE_SEVERITY and len(pol.severities) < 2:
+                raise IncidentError(f"The policy has no severity other than {incident.severity}.")
             draft = None
             if action is Action.POST_UPDATE and await services.publisher.may(incident, user):
                 draft = await services.publisher.draft(incident, incident.status, "")

@@ -63,21 +63,30 @@ def _incident_id(view: dict[str, Any]) -> int | None:
 def register_controls(app: AsyncApp, services: Services) -> None:
     """Submissions of the commander's modals: errors go back onto the modal's fields."""
 
-    async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def submit(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user = body["user"]["id"]
         callback = view.get("callback_id")
-        incident_id = _incident_id(view)
-        incident = await services.store.get(incident_id) if incident_id else None
-        if incident is None:
-            await ack(response_action="errors", errors={})
-            return
-        c = services.controls
         field = {
             View.UPDATE.value: Field.TEXT,
             View.SEVERITY.value: Field.SEVERITY,
             View.RESOLVE.value: Field.SUMMARY,
             View.SNOOZE.value: Field.DURATION,
         }[str(callback)]
+        incident_id = _incident_id(view)
+        incident = await services.store.get(incident_id) if incident_id else None
+        if incident is None:
+            await ack(response_action="errors", errors={field.value: "That incident is gone."})
+            return
+        c = services.controls
+        acked = False
+
+        async def close() -> None:
+            nonlocal acked
+            await ack()
+            acked = True
+
         try:
             if callback == View.UPDATE.value:
                 text = _value(view, Field.TEXT)
@@ -89,7 +98,7 @@ def register_controls(app: AsyncApp, services: Services) -> None:
                 if publish and not await services.publisher.may(incident, user):
                     field = Field.PUBLISH
                     raise IncidentError("You may not publish this incident.")
-                await ack()
+                await close()
                 await c.update(incident, user, text, status)
                 if publish:
                     public = _value(view, Field.PUBLIC_TEXT) or await services.publisher.draft(
@@ -99,16 +108,17 @@ def register_controls(app: AsyncApp, services: Services) -> None:
             elif callback == View.SEVERITY.value:
                 await c.check(incident, user, "severity")
                 sev = _value(view, Field.SEVERITY)
-                if services.policy.policy.severity(sev) is None or sev == incident.severity:
+                pol = await services.policy.of(incident)
+                if pol.severity(sev) is None or sev == incident.severity:
                     raise IncidentError(f"Pick a severity other than {incident.severity}.")
-                await ack()
+                await close()
                 await c.set_severity(incident, user, sev)
             elif callback == View.RESOLVE.value:
                 summary = _value(view, Field.SUMMARY)
                 if not summary:
                     raise IncidentError("Say what fixed it: the summary goes in the postmortem.")
                 await c.check(incident, user, "resolve")
-                await ack()
+                await close()
                 await c.resolve(incident, user, summary)
             else:
                 choice = _value(view, Field.DURATION)
@@ -116,10 +126,14 @@ def register_controls(app: AsyncApp, services: Services) -> None:
                 if duration is None:
                     raise IncidentError("Pick 15m, 30m or 1h.")
                 await c.check(incident, user, "update")
-                await ack()
+                await close()
                 await c.snooze(incident, user, duration)
         except IncidentError as e:
-            await ack(response_action="errors", errors={field.value: str(e)[:150]})
+            if not acked:
+                await ack(response_action="errors", errors={field.value: str(e)[:150]})
+                return
+            # The modal is closed already (e.g. someone resolved meanwhile): tell by DM.
+            await client.chat_postMessage(channel=user, text=str(e))
 
     for v in (View.UPDATE, View.SEVERITY, View.RESOLVE, View.SNOOZE):
         app.view(v.value)(submit)
