@@ -82,7 +82,10 @@ class Scheduler:
         by_incident: dict[int, list[int]] = {}
         for job_id, incident_id in claimed:
             by_incident.setdefault(incident_id, []).append(job_id)
-        gate = asyncio.Semaphore(CONCURRENCY)
+        # SQLite has one writer, and concurrent transactions that upgrade to writing fail
+        # with "database is locked" instead of waiting: fire one at a time there.
+        sqlite = self.store.engine.dialect.name == "sqlite"
+        gate = asyncio.Semaphore(1 if sqlite else CONCURRENCY)
 
         async def one_incident(job_ids: list[int]) -> int:
             async with gate:
