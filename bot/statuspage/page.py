@@ -7,6 +7,7 @@ fields: no channel, no people, no internal updates, never a private incident.
 from __future__ import annotations
 
 import html
+import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,6 +46,8 @@ class StatusPage:
         items = await public_incidents(self.store, now - RECENT)
         pol = self.policy.policy
         current = [(i, p) for i, p in items if i.resolved_at is None]
+        # Incidents do not (yet) say which components they affect, so the rule is coarse:
+        # while any published incident is open, every component reads "degraded".
         return {
             "title": pol.status_page.title,
             "company": pol.name,
@@ -110,7 +113,7 @@ class StatusPage:
             parts.append(f"<h2>{heading}</h2>")
             for i in group:
                 parts.append(
-                    f"<section><h2>{e(i['title'])}</h2>"
+                    f"<section><h3>{e(i['title'])}</h3>"
                     f'<span class="status {e(i["status"])}">{e(i["status"])}</span><ol>'
                     + "".join(
                         f'<li><time datetime="{e(u["published_at"])}">'
@@ -128,26 +131,37 @@ class StatusPage:
         return "".join(parts)
 
     async def atom(self, base: str) -> bytes:
-        d = await self.data()
+        """Atom 1.0 (RFC 4287), one entry per publication. Ids are urn:uuids derived from
+        the company and the publication, not from the request's Host: they must not
+        change when the page moves or is reached by another name (RFC 4287 4.2.6)."""
+        now = self.clock.now()
+        pol = self.policy.policy
+        items = await public_incidents(self.store, now - RECENT)
+        feed_id = uuid.uuid5(uuid.NAMESPACE_URL, f"incident-bot:status:{pol.name}")
+        newest = max((p.published_at for _, pubs in items for p in pubs), default=now)
+
+        def a(tag: str) -> str:
+            return f"{{{ATOM}}}{tag}"
+
         ET.register_namespace("", ATOM)
-        feed = ET.Element(f"{{{ATOM}}}feed")
-        ET.SubElement(feed, f"{{{ATOM}}}id").text = f"{base}/status"
-        ET.SubElement(feed, f"{{{ATOM}}}title").text = d["title"]
-        ET.SubElement(feed, f"{{{ATOM}}}updated").text = d["generated_at"]
-        ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{base}/status/feed.atom")
-        ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=f"{base}/status")
-        author = ET.SubElement(feed, f"{{{ATOM}}}author")
-        ET.SubElement(author, f"{{{ATOM}}}name").text = d["company"]
-        for i in d["incidents"]:
-            for n, u in enumerate(reversed(i["updates"]), start=1):
-                entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
-                ET.SubElement(entry, f"{{{ATOM}}}id").text = f"{base}/status#{i['id']}-{n}"
-                ET.SubElement(
-                    entry, f"{{{ATOM}}}title"
-                ).text = f"{u['status'].capitalize()}: {i['title']}"
-                ET.SubElement(entry, f"{{{ATOM}}}updated").text = u["published_at"]
-                ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=f"{base}/status")
-                ET.SubElement(entry, f"{{{ATOM}}}content", type="text").text = u["text"]
+        feed = ET.Element(a("feed"))
+        ET.SubElement(feed, a("id")).text = feed_id.urn
+        ET.SubElement(feed, a("title")).text = pol.status_page.title
+        ET.SubElement(feed, a("updated")).text = newest.isoformat()
+        ET.SubElement(feed, a("link"), rel="self", href=f"{base}/status/feed.atom")
+        ET.SubElement(feed, a("link"), rel="alternate", href=f"{base}/status")
+        ET.SubElement(ET.SubElement(feed, a("author")), a("name")).text = pol.name
+        for inc, pubs in items:
+            for p in pubs:
+                entry = ET.SubElement(feed, a("entry"))
+                # The publication's time is in the name too: a rebuilt database reuses ids.
+                key = f"{p.id}:{p.published_at.isoformat()}"
+                ET.SubElement(entry, a("id")).text = uuid.uuid5(feed_id, key).urn
+                ET.SubElement(entry, a("title")).text = f"{p.status.capitalize()}: {p.public_title}"
+                ET.SubElement(entry, a("updated")).text = p.published_at.isoformat()
+                ET.SubElement(entry, a("link"), rel="alternate", href=f"{base}/status")
+                ET.SubElement(entry, a("content"), type="text").text = p.text
+                ET.SubElement(entry, a("category"), term=inc.number)
         return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
 
 

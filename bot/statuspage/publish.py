@@ -3,21 +3,25 @@ commander, never for a private incident, only by those the policy allows."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from bot.clock import Clock
 from bot.controls import Controls
 from bot.incidents import IncidentError
+from bot.policy.durations import format_duration
 from bot.policy.templates import render
 from bot.policy_book import PolicyBook
 from bot.ports import Chat
-from bot.rendering import incident_values
+from bot.rendering import fmt_time, incident_values
 from bot.store.repo import Store
 from bot.store.tables import Incident, Publication, TimelineEntry
 
 MAX_TEXT = 2500
+# Slack's *bold* in the shipped templates would show as literal asterisks on the page.
+_BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*\S)?)\*(?![\w*])")
 
 
 class Publisher:
@@ -34,22 +38,39 @@ class Publisher:
         """The policy's customer template filled in: the commander edits it before it goes."""
         pol = await self.policy.of(incident)
         values = incident_values(pol, incident, _Plain(), await self.store.roles(incident.id or 0))
+        now = self.clock.now()
+        final = status == pol.statuses.final
         values |= {
             "status": status.capitalize(),
             "update": update,
             "components": ", ".join(pol.status_page.components) or "our services",
             "status_url": "/status",
-            "now": self.clock.now().strftime("%H:%M UTC"),
+            "now": now.strftime("%H:%M UTC"),
         }
-        final = status == pol.statuses.final
-        return render(
-            pol.templates.customer_resolution if final else pol.templates.customer_update, values
-        )
+        if update and not incident.summary:
+            values["summary"] = update
+        if final and incident.resolved_at is None:
+            # Drafted just before resolving: "resolved at" is now, not "-".
+            values["resolved_at"] = fmt_time(now, pol.timezone)
+            values["duration"] = format_duration(now - incident.declared_at)
+        template = pol.templates.customer_resolution if final else pol.templates.customer_update
+        return _BOLD.sub(r"\1", render(template, values))
 
     async def may(self, incident: Incident, user: str) -> bool:
         return not incident.private and await self.controls.may(incident, user, "publish")
 
-    async def publish(self, incident: Incident, user: str, text: str, status: str) -> Publication:
+    async def publish(
+        self,
+        incident: Incident,
+        user: str,
+        text: str,
+        status: str,
+        *,
+        public_title: str | None = None,
+    ) -> Publication:
+        """Stores the publication and its timeline entry together. The public title is
+        `public_title`, else the one published before (so an edited title sticks), else
+        the incident's title."""
         if incident.private:
             raise IncidentError("Private incidents are never published on the status page.")
         if not await self.controls.may(incident, user, "publish"):
@@ -62,10 +83,20 @@ class Publisher:
             raise IncidentError("The public text is empty: write what customers should read.")
         now = self.clock.now()
         async with self.store.session() as s:
+            if not (public_title and public_title.strip()):
+                last = (
+                    await s.exec(
+                        select(Publication.public_title)
+                        .where(Publication.incident_id == (incident.id or 0))
+                        .order_by(col(Publication.id).desc())
+                        .limit(1)
+                    )
+                ).first()
+                public_title = last or incident.title
             pub = Publication(
                 incident_id=incident.id or 0,
                 status=status,
-                public_title=incident.title,
+                public_title=public_title.strip()[:200],
                 text=text[:MAX_TEXT],
                 published_by=user,
                 published_at=now,
@@ -101,23 +132,30 @@ class _Plain:
 async def public_incidents(
     store: Store, since_resolved: datetime
 ) -> list[tuple[Incident, list[Publication]]]:
-    """Incidents with at least one publication, never private ones, with their
-    publications newest first; resolved ones only when resolved after `since_resolved`."""
+    """Incidents with at least one publication, never private ones, newest first, with
+    their publications newest first; resolved ones only when resolved after
+    `since_resolved`. Filtered in SQL so the page does not read every publication ever."""
     async with store.session() as s:
-        pubs = (
+        incidents = (
             await s.exec(
-                select(Publication).order_by(
-                    col(Publication.published_at).desc(), col(Publication.id).desc()
+                select(Incident)
+                .where(
+                    col(Incident.id).in_(select(Publication.incident_id)),
+                    col(Incident.private).is_(False),
+                    or_(
+                        col(Incident.resolved_at).is_(None),
+                        col(Incident.resolved_at) >= since_resolved,
+                    ),
                 )
+                .order_by(col(Incident.declared_at).desc(), col(Incident.id).desc())
             )
         ).all()
-        ids = {p.incident_id for p in pubs}
-        incidents = (await s.exec(select(Incident).where(col(Incident.id).in_(ids)))).all()
-    out = []
-    for inc in sorted(incidents, key=lambda i: i.declared_at, reverse=True):
-        if inc.private:
-            continue
-        if inc.resolved_at is not None and inc.resolved_at < since_resolved:
-            continue
-        out.append((inc, [p for p in pubs if p.incident_id == inc.id]))
-    return out
+        pubs = (
+            await s.exec(
+                select(Publication)
+                .where(col(Publication.incident_id).in_([i.id for i in incidents]))
+                .order_by(col(Publication.published_at).desc(), col(Publication.id).desc())
+            )
+        ).all()
+    # Private is filtered again here: the page must never show one, whatever the query.
+    return [(i, [p for p in pubs if p.incident_id == i.id]) for i in incidents if not i.private]
