@@ -206,6 +206,16 @@ class Scheduler:
         except Exception:  # keep waking: the next pass retries
             log.exception("scheduler pass failed")
 
+    async def drain(self, within: float = 20.0) -> None:
+        """Let the pass under way finish (its rows are claimed): a graceful stop leaves
+        nothing for the lease to take back."""
+        self.stop()
+        try:
+            await asyncio.wait_for(self._lock.acquire(), within)
+            self._lock.release()
+        except TimeoutError:
+            log.warning("stopping with a pass still under way; its rows come back after the lease")
+
     def stop(self) -> None:
         if self._aps is not None:
             self._aps.shutdown(wait=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from typing import Any
 
 from aiohttp import web
@@ -131,7 +132,13 @@ async def serve_forever(services: Services) -> None:
             await handler.start_async()  # type: ignore[no-untyped-call]
         else:
             log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
-            await asyncio.Event().wait()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            log.info("stopping: finishing the reminders under way")
     finally:
         reloader.cancel()
+        await services.scheduler.drain()
         await runner.cleanup()
