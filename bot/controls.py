@@ -25,7 +25,7 @@ from bot.policy.model import Grant, Policy
 from bot.policy.templates import render
 from bot.policy_book import PolicyBook
 from bot.ports import INCIDENT_CONTROLS, Chat, ChatError, Message
-from bot.rendering import incident_values
+from bot.rendering import fmt_time, incident_values
 from bot.store.repo import Store
 from bot.store.tables import Incident, Page, Participant, TimelineEntry
 
@@ -179,8 +179,19 @@ class Controls:
         inc = await self._change(incident, user, "update", text, apply, data=change)
         values = incident_values(pol, inc, self.chat, await self.store.roles(inc.id or 0))
         values["update"] = self.chat.literal(text)
+        values["now"] = fmt_time(now, pol.timezone)
+        values["update_number"] = str(await self._count(inc, "update"))
         await self._post(inc, render(pol.templates.update, values))
         return inc
+
+    async def _count(self, incident: Incident, kind: str) -> int:
+        async with self.store.session() as s:
+            rows = await s.exec(
+                select(TimelineEntry.id).where(
+                    TimelineEntry.incident_id == incident.id, TimelineEntry.kind == kind
+                )
+            )
+            return len(rows.all())
 
     @staticmethod
     def _unknown_status(pol: Policy, status: str) -> str:

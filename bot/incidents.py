@@ -129,7 +129,7 @@ class Incidents:
                 outcome.problems.append(f"Could not set the topic: `{e.code}`.")
 
         text = render(pol.templates.announcement, values)
-        if sev.checklist:
+        if sev.checklist and "{checklist}" not in pol.templates.announcement:
             # The immediate actions ride in the pinned announcement: one post, one pin.
             text += "\n\n*Immediate actions*\n" + "\n".join(f"• {s}" for s in sev.checklist)
         announcement = Message(

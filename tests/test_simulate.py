@@ -26,7 +26,7 @@ async def test_default_policy_p2_follows_runbook_000() -> None:
     events = [e.as_dict(sim.start) for e in sim.events]
     assert events[0]["action"] == "create" and events[0]["target"].startswith("#incident-")
     assert offsets(events, "pin", "") == [0]
-    assert offsets(events, "post", "Immediate actions") == [0]
+    assert offsets(events, "post", "Notify on-call engineer") == [0], "checklist, once"
     nags = offsets(events, "post", "due a status update")
     assert nags == [30, 60, 90, 120], "P2: every 30 minutes"
     assert offsets(events, "dm", "due a status update") == nags, "the commander gets a DM too"
