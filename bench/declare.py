@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -26,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import report  # noqa: E402
 from tests.harness import SIGNING_SECRET, eventually  # noqa: E402
 from tests.processes import BotProcess, free_port  # noqa: E402
 from tests.slack_requests import SlackSender  # noqa: E402
@@ -128,11 +128,7 @@ def main() -> None:
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     result = asyncio.run(run(args.declarations))
-    for k, v in result.items():
-        print(f"{k:>32}: {v}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    report(result, args.json)
 
 
 if __name__ == "__main__":

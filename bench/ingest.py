@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import sys
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import report  # noqa: E402
 from tests.harness import eventually  # noqa: E402
 from tests.processes import BotProcess  # noqa: E402
 from tests.slack_server import FakeSlack  # noqa: E402
@@ -123,10 +123,7 @@ def main() -> None:
         db = f"sqlite+aiosqlite:///{tmp}/bench.db" if args.db == "sqlite" else args.db
         result = asyncio.run(run(args.events, args.concurrency, args.retries, db))
     result["database"] = "sqlite" if args.db == "sqlite" else "postgresql"
-    for k, v in result.items():
-        print(f"{k:>22}: {v}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import report  # noqa: E402
 from bot import clocks  # noqa: E402
 from bot.policy.loader import load_policy  # noqa: E402
 from bot.store.engine import make_engine, migrate  # noqa: E402
@@ -166,11 +166,7 @@ def main() -> None:
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     result = asyncio.run(run(args.incidents))
-    for k, v in result.items():
-        print(f"{k:>32}: {v}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    report(result, args.json)
 
 
 if __name__ == "__main__":
