@@ -59,6 +59,7 @@ class Scheduler:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._lock = asyncio.Lock()
         self._aps: Any = None
+        self._stopping = False
 
     # -- one pass ------------------------------------------------------------------
 
@@ -70,6 +71,8 @@ class Scheduler:
             # A firing can make another step due at once (ignored nags -> escalate): loop,
             # bounded so that a bug can never spin here.
             for _ in range(MAX_PASSES):
+                if self._stopping:  # stopping: finish what is claimed, claim nothing new
+                    break
                 claimed = await self._claim()
                 if not claimed:
                     break
@@ -209,14 +212,17 @@ class Scheduler:
     async def drain(self, within: float = 20.0) -> None:
         """Let the pass under way finish (its rows are claimed): a graceful stop leaves
         nothing for the lease to take back."""
-        self.stop()
+        self._stopping = True  # claim nothing new
         try:
             await asyncio.wait_for(self._lock.acquire(), within)
             self._lock.release()
         except TimeoutError:
             log.warning("stopping with a pass still under way; its rows come back after the lease")
+        # Only now: APScheduler's asyncio executor cancels a job still running at shutdown.
+        self.stop()
 
     def stop(self) -> None:
+        self._stopping = True
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             self._aps = None
