@@ -21,6 +21,26 @@ from bot.store.tables import DueJob, Incident
 from bot.store.tables import Page as PageRow
 
 PENDING, CLAIMED, DONE, CANCELLED = "pending", "claimed", "done", "cancelled"
+# A declaration's channel set-up is a row too, so that a crash half way is finished
+# by the scheduler; the planner knows nothing of it.
+SETUP = "setup"
+
+
+def setup_job(incident_id: int, now: datetime, worker: str) -> DueJob:
+    """The set-up row, already claimed by the process that runs it right away."""
+    return DueJob(
+        incident_id=incident_id,
+        key=SETUP,
+        kind=SETUP,
+        reason="declared",
+        due_at=now,
+        state=CLAIMED,
+        claimed_by=worker,
+        claimed_at=now,
+        attempts=1,
+        token=uuid.uuid4().hex,
+        created_at=now,
+    )
 
 
 def clock_state(incident: Incident, pages: Sequence[PageRow]) -> ClockState:
@@ -66,7 +86,7 @@ async def replan(
     res = await session.exec(select(DueJob).where(DueJob.incident_id == incident.id))
     existing = {(j.key, j.due_at): j for j in res.all()}
     for slot, job in existing.items():
-        if job.state == PENDING and slot not in want:
+        if job.state == PENDING and slot not in want and job.kind != SETUP:
             job.state, job.finished_at = CANCELLED, now
             session.add(job)
     for slot, due in want.items():
@@ -89,6 +109,18 @@ async def replan(
             session.add(old)
     await session.flush()
     return wanted
+
+
+async def setting_up(session: AsyncSession, incident: Incident) -> bool:
+    """Is the incident's channel set-up still to be done (running, or to be resumed)?"""
+    res = await session.exec(
+        select(DueJob.id).where(
+            DueJob.incident_id == incident.id,
+            DueJob.kind == SETUP,
+            col(DueJob.state).in_([PENDING, CLAIMED]),
+        )
+    )
+    return res.first() is not None
 
 
 async def next_due(session: AsyncSession) -> datetime | None:

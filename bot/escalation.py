@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot import clocks
 from bot.clock import Clock
+from bot.delivery import post_once, step_key
 from bot.planner import Reason, next_level
 from bot.policy.model import Level, Policy
 from bot.policy.templates import render
@@ -72,6 +73,7 @@ class Escalations:
         note: str | None = None,
         when: datetime | None = None,
         job_id: int | None = None,
+        retry_since: datetime | None = None,
     ) -> None:
         """Send the page, then record it (Page row, timeline, re-plan) in one transaction."""
         incident = await self.store.get(incident_id)
@@ -81,7 +83,8 @@ class Escalations:
         pol = await self.policy.of(incident)  # the chain it started with
         level = pol.escalation.levels[level_index]
         targets = await self._targets(pol, level)
-        await self._send(pol, incident, level, reason, targets, note)
+        step = f"job:{job_id}" if job_id is not None else None
+        await self._send(pol, incident, level, reason, targets, note, step, retry_since)
 
         now = when or self.clock.now()
         why = REASON_TEXT[reason] + (f": {note}" if note else "")
@@ -147,9 +150,17 @@ class Escalations:
         reason: Reason,
         t: Targets,
         note: str | None,
+        step: str | None,
+        retry_since: datetime | None,
     ) -> None:
         assert incident.channel_id is not None and incident.id is not None
         channel = incident.channel_id
+
+        async def post(where: str, text: str, part: str = "") -> None:
+            key = step_key(step, where, part) if step else None
+            message = Message(text=text, incident_id=incident.id, step=key)
+            await post_once(self.chat, where, message, retry_since)
+
         values = incident_values(pol, incident, self.chat, await self.store.roles(incident.id))
         values.update(
             level=level.name,
@@ -167,7 +178,7 @@ class Escalations:
                 problems.append(f"could not invite the targets: `{e.code}`")
         text = render(pol.templates.escalation, values)
         try:
-            await self.chat.post(channel, Message(text=text, incident_id=incident.id))
+            await post(channel, text)
         except ChatError as e:
             log.warning("escalation post failed in %s: %s", channel, e.code)
         dm = (
@@ -176,31 +187,26 @@ class Escalations:
         )
         for user in t.users:
             try:
-                await self.chat.post(user, Message(text=dm, incident_id=incident.id))
+                await post(user, dm)
             except ChatError as e:
                 problems.append(f"could not DM {self.chat.user_ref(user)}: `{e.code}`")
         for target in t.channels:
             # A private incident's title stays inside it; the target still learns it is needed.
             what = "a private incident" if incident.private else f"*{values['title']}*"
             try:
-                await self.chat.post(
+                await post(
                     target,
-                    Message(
-                        text=f":rotating_light: {incident.number} ({incident.severity}), {what}, "
-                        f"needs {level.name}: join {self.chat.channel_ref(channel)}",
-                        incident_id=incident.id,
-                    ),
+                    f":rotating_light: {incident.number} ({incident.severity}), {what}, "
+                    f"needs {level.name}: join {self.chat.channel_ref(channel)}",
                 )
             except ChatError as e:
                 problems.append(f"could not post in {target}: `{e.code}`")
         if problems:
             try:
-                await self.chat.post(
+                await post(
                     channel,
-                    Message(
-                        text="Escalation problems:\n" + "\n".join(f"• {p}" for p in problems),
-                        incident_id=incident.id,
-                    ),
+                    "Escalation problems:\n" + "\n".join(f"• {p}" for p in problems),
+                    "problems",
                 )
             except ChatError:
                 log.warning("could not report escalation problems in %s", channel)

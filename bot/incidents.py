@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import clocks
 from bot.clock import Clock
+from bot.delivery import post_once, step_key
 from bot.naming import channel_name, with_suffix
 from bot.policy.model import Severity
 from bot.policy.templates import render
@@ -44,6 +46,10 @@ class Incidents:
         self.chat = chat
         self.policy = policy
         self.clock = clock
+        # Who claims the set-up of a declaration made here, and the rows it is running
+        # (the scheduler's: its lease must not take back a set-up that is merely slow).
+        self.worker = "incidents"
+        self.in_flight: set[int] = set()
 
     # -- declare -------------------------------------------------------------------
 
@@ -82,7 +88,9 @@ class Incidents:
             text=f"{sev.name} declared: {title}",
             key_event=True,
         )
-        # The incident, its first timeline line and its clocks commit together.
+        # The incident, its first timeline line, its clocks and its set-up (claimed by
+        # this process: if it dies half way, the scheduler finishes the set-up) commit
+        # together.
         async with self.store.session() as s:
             s.add(incident)
             await s.flush()
@@ -90,26 +98,66 @@ class Incidents:
             declared.incident_id = incident.id
             s.add(declared)
             await clocks.replan(s, incident, pol, now)
+            setup = clocks.setup_job(incident.id, now, self.worker)
+            s.add(setup)
             await s.commit()
         outcome = DeclareOutcome(incident)
         log.info("declared %s (%s)", incident.number, sev.name)
-        await self._set_up_channel(outcome, sev)
+        await self._set_up_channel(outcome, sev, setup.id, None)
         return outcome
 
-    async def _set_up_channel(self, outcome: DeclareOutcome, sev: Severity) -> None:
+    async def resume_setup(self, incident_id: int, job_id: int, retry_since: datetime) -> None:
+        """Finish the set-up of a declaration whose process died half way: steps done
+        already (channel, announcement, pins, posts) are found and not done again."""
+        incident = await self.store.get(incident_id)
+        if incident is None:
+            return
+        sev = (await self.policy.of(incident)).severity(incident.severity)
+        if sev is None:  # the severity left the policy meanwhile: keep what was stored
+            sev = self.severity(self.policy.policy.severity_names()[0])
+        log.info("finishing the set-up of %s after a restart", incident.number)
+        await self._set_up_channel(DeclareOutcome(incident), sev, job_id, retry_since)
+
+    async def _set_up_channel(
+        self,
+        outcome: DeclareOutcome,
+        sev: Severity,
+        job_id: int | None,
+        retry_since: datetime | None,
+    ) -> None:
+        # An exception leaves the row claimed: the lease hands it back for another try.
+        if job_id is not None:
+            self.in_flight.add(job_id)
+        try:
+            await self._set_up_steps(outcome, sev, retry_since)
+        finally:
+            if job_id is not None:
+                self.in_flight.discard(job_id)
+        if job_id is not None:
+            async with self.store.session() as s:
+                await clocks.finish(s, job_id, self.clock.now())
+                await s.commit()
+
+    async def _set_up_steps(
+        self, outcome: DeclareOutcome, sev: Severity, retry_since: datetime | None
+    ) -> None:
         incident = outcome.incident
         assert incident.id is not None
-        pol = self.policy.policy
-        try:
-            channel_id, name = await self._create_channel(incident, sev)
-        except ChatError as e:
-            outcome.problems.append(f"Could not create the incident channel: `{e.code}`.")
-            return
+        pol = await self.policy.of(incident)
+        step = f"setup:{incident.id}"
         incident_id = incident.id
-        incident = await self.store.update_incident(
-            incident_id, channel_id=channel_id, channel_name=name
-        )
-        outcome.incident = incident
+        if incident.channel_id is None:
+            try:
+                channel_id, name = await self._create_channel(incident, sev, retry_since)
+            except ChatError as e:
+                outcome.problems.append(f"Could not create the incident channel: `{e.code}`.")
+                return
+            incident = await self.store.update_incident(
+                incident_id, channel_id=channel_id, channel_name=name
+            )
+            outcome.incident = incident
+        else:
+            channel_id = incident.channel_id
 
         invitees, problems = await self._invitees(sev, incident.commander_id)
         outcome.problems += problems
@@ -137,10 +185,13 @@ class Incidents:
             text=text,
             incident_id=incident.id,
             controls=INCIDENT_CONTROLS,
+            step=step_key(step, channel_id, "announcement"),
         )
         try:
-            ts = await self.chat.post(channel_id, announcement)
-            outcome.incident = await self.store.update_incident(incident_id, announcement_ts=ts)
+            ts = incident.announcement_ts
+            if ts is None:
+                ts = await post_once(self.chat, channel_id, announcement, retry_since)
+                outcome.incident = await self.store.update_incident(incident_id, announcement_ts=ts)
             await self.chat.pin(channel_id, ts)
         except ChatError as e:
             outcome.problems.append(f"Could not post or pin the announcement: `{e.code}`.")
@@ -152,10 +203,10 @@ class Incidents:
                 f"Join {self.chat.channel_ref(channel_id)}. "
                 f"Commander: {self.chat.user_ref(incident.commander_id)}"
             )
+            where = pol.channel.announce
+            message = Message(text=text, incident_id=incident.id, step=step_key(step, where))
             try:
-                await self.chat.post(
-                    pol.channel.announce, Message(text=text, incident_id=incident.id)
-                )
+                await post_once(self.chat, where, message, retry_since)
             except ChatError as e:
                 outcome.problems.append(
                     f"Could not announce in {pol.channel.announce}: `{e.code}`."
@@ -165,13 +216,18 @@ class Incidents:
             report = "Incident set up with problems:\n" + "\n".join(
                 f"• {p}" for p in outcome.problems
             )
+            message = Message(
+                text=report, incident_id=incident.id, step=step_key(step, channel_id, "problems")
+            )
             try:
-                await self.chat.post(channel_id, Message(text=report, incident_id=incident.id))
+                await post_once(self.chat, channel_id, message, retry_since)
             except ChatError:
                 log.warning("could not report setup problems in %s", channel_id)
 
-    async def _create_channel(self, incident: Incident, sev: Severity) -> tuple[str, str]:
-        pol = self.policy.policy
+    async def _create_channel(
+        self, incident: Incident, sev: Severity, retry_since: datetime | None
+    ) -> tuple[str, str]:
+        pol = await self.policy.of(incident)
         local = incident.declared_at.astimezone(ZoneInfo(pol.timezone))
         base = channel_name(
             pol.channel.pattern,
@@ -180,6 +236,15 @@ class Incidents:
             number=incident.id or 0,
             severity=sev.name,
         )
+        if retry_since is not None:
+            # A crash may have come between creating the channel and storing its id: a
+            # channel of ours with one of the names we would try, no incident's yet, is it.
+            names = [base] + [with_suffix(base, n) for n in range(2, MAX_NAME_ATTEMPTS + 2)]
+            ours = await self.chat.own_channels(names)
+            for name in names:
+                if name in ours and await self.store.by_channel(ours[name]) is None:
+                    log.info("%s: adopting #%s, created before a restart", incident.number, name)
+                    return ours[name], name
         name = base
         for attempt in range(2, MAX_NAME_ATTEMPTS + 2):
             try:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot import clocks
 from bot.clock import Clock
+from bot.delivery import post_once, step_key
 from bot.policy.templates import render
 from bot.policy_book import PolicyBook
 from bot.ports import Chat, ChatError, Control, Message
@@ -26,18 +27,22 @@ class Nags:
         self.policy = policy
         self.clock = clock
 
-    async def nag(self, incident_id: int, *, job_id: int | None = None) -> None:
-        """Send one reminder, then record it and plan the next one cadence later."""
+    async def nag(
+        self, incident_id: int, *, job_id: int | None = None, retry_since: datetime | None = None
+    ) -> None:
+        """Send one reminder, then record it and plan the next one cadence later.
+        `retry_since`: a re-run after a crash; what already went out is not sent again."""
         incident = await self.store.get(incident_id)
         if incident is None or incident.channel_id is None:
             return
         pol = await self.policy.of(incident)
         values = incident_values(pol, incident, self.chat, await self.store.roles(incident_id))
         text = render(pol.templates.nag, values)
-        msg = Message(text=text, incident_id=incident_id, controls=NAG_CONTROLS)
         for where in (incident.channel_id, incident.commander_id):
+            step = step_key(f"job:{job_id}", where) if job_id is not None else None
+            msg = Message(text=text, incident_id=incident_id, controls=NAG_CONTROLS, step=step)
             try:
-                await self.chat.post(where, msg)
+                await post_once(self.chat, where, msg, retry_since)
             except ChatError as e:
                 log.warning("reminder for %s to %s failed: %s", incident.number, where, e.code)
         await self._record(incident_id, job_id, self.clock.now())

@@ -36,6 +36,9 @@ class Message:
     incident_id: int | None = None
     controls: Sequence[Control] = field(default_factory=tuple)
     context: str | None = None
+    # Which step of which incident sent it (e.g. "job:42:U123"): a step retried after a
+    # crash first looks for its key, so a message is never sent twice.
+    step: str | None = None
 
 
 class ChatError(Exception):
@@ -63,6 +66,15 @@ class Chat(Protocol):
         ...
 
     async def pin(self, channel: str, ts: str) -> None: ...
+
+    async def find_posted(self, channel: str, step: str, since: float) -> str | None:
+        """The ts of a message carrying `step`, posted in `channel` (or the DM with a user)
+        since `since` (epoch seconds); None when there is none or it cannot be read."""
+        ...
+
+    async def own_channels(self, names: Sequence[str]) -> dict[str, str]:
+        """{name: id} of the unarchived channels among `names` that the bot created."""
+        ...
 
     async def group_members(self, group_id: str) -> list[str]: ...
 

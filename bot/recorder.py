@@ -75,6 +75,12 @@ class RecordingChat:
     async def pin(self, channel: str, ts: str) -> None:
         self._log("pin", self.channel_ref(channel), "the announcement")
 
+    async def find_posted(self, channel: str, step: str, since: float) -> str | None:
+        return None  # a dry run never crashes half way
+
+    async def own_channels(self, names: Sequence[str]) -> dict[str, str]:
+        return {n: i for i, n in self.channels.items() if n in names}
+
     async def upload(self, channel: str, filename: str, content: str, title: str) -> None:
         self._log("upload", self.channel_ref(channel), f"{filename}: {title}")
 

@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from bot import clocks
 from bot.clock import Clock
 from bot.escalation import Escalations
+from bot.incidents import Incidents
 from bot.nags import Nags
 from bot.planner import Kind, Reason
 from bot.policy_book import PolicyBook
@@ -45,6 +46,7 @@ class Scheduler:
         clock: Clock,
         escalations: Escalations,
         nags: Nags,
+        incidents: Incidents,
         *,
         lease: timedelta = timedelta(minutes=2),
         batch: int = 100,
@@ -54,9 +56,12 @@ class Scheduler:
         self.clock = clock
         self.escalations = escalations
         self.nags = nags
+        self.incidents = incidents
         self.lease = lease
         self.batch = batch
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # Rows this process is firing right now: never "dead", however long they take.
+        self.in_flight: set[int] = set()
         self._lock = asyncio.Lock()
         self._aps: Any = None
         self._stopping = False
@@ -100,11 +105,13 @@ class Scheduler:
     async def recover(self) -> int:
         """Take back claims older than the lease: their process died mid-fire."""
         stale = self.clock.now() - self.lease
+        dead = (col(DueJob.state) == clocks.CLAIMED) & (col(DueJob.claimed_at) < stale)
+        if self.in_flight:
+            mine = (col(DueJob.claimed_by) == self.worker) & col(DueJob.id).in_(self.in_flight)
+            dead = dead & ~mine
         async with self.store.session() as s:
             res = await s.exec(  # type: ignore[call-overload]
-                update(DueJob)
-                .where(col(DueJob.state) == clocks.CLAIMED, col(DueJob.claimed_at) < stale)
-                .values(state=clocks.PENDING, claimed_by=None)
+                update(DueJob).where(dead).values(state=clocks.PENDING, claimed_by=None)
             )
             await s.commit()
             n = int(res.rowcount or 0)
@@ -119,7 +126,9 @@ class Scheduler:
             q = (
                 select(DueJob.id, DueJob.incident_id)
                 .where(DueJob.state == clocks.PENDING, col(DueJob.due_at) <= now)
-                .order_by(col(DueJob.due_at), col(DueJob.id))
+                # A set-up to finish comes before its incident's reminders, which need
+                # the channel; otherwise in due order.
+                .order_by(col(DueJob.due_at), col(DueJob.kind) != clocks.SETUP, col(DueJob.id))
                 .limit(self.batch)
             )
             if self.store.engine.dialect.name == "postgresql":
@@ -143,17 +152,36 @@ class Scheduler:
             return claimed
 
     async def _fire(self, job_id: int) -> bool:
+        self.in_flight.add(job_id)
+        try:
+            return await self._fire_one(job_id)
+        finally:
+            self.in_flight.discard(job_id)
+
+    async def _fire_one(self, job_id: int) -> bool:
         now = self.clock.now()
         async with self.store.session() as s:
             job = await s.get(DueJob, job_id)
             assert job is not None
             incident = await s.get(Incident, job.incident_id)
-            wanted = (
-                await clocks.planned(s, incident, await self.policy.of(incident))
-                if incident
-                else []
-            )
-            still = any(d.key == job.key and d.due_at == job.due_at for d in wanted)
+            if job.kind == clocks.SETUP:  # a declaration cut short by a crash: finish it
+                still = incident is not None
+            elif incident is not None and incident.channel_id is None:
+                if await clocks.setting_up(s, incident):
+                    # Its channel is on its way: put the row back for a later pass.
+                    job.state, job.claimed_by = clocks.PENDING, None
+                    job.attempts -= 1
+                    s.add(job)
+                    await s.commit()
+                    return False
+                still = True  # no channel, ever: the step itself reports what it can
+            else:
+                wanted = (
+                    await clocks.planned(s, incident, await self.policy.of(incident))
+                    if incident
+                    else []
+                )
+                still = any(d.key == job.key and d.due_at == job.due_at for d in wanted)
             if not still or job.attempts > MAX_ATTEMPTS:
                 if job.attempts > MAX_ATTEMPTS:
                     log.error(
@@ -167,12 +195,18 @@ class Scheduler:
                 await s.commit()
                 return False
             kind, level, reason, incident_id = job.kind, job.level, job.reason, job.incident_id
+            # Claimed before: a process died on it, maybe after sending part of it.
+            retry_since = job.due_at if job.attempts > 1 else None
         try:
-            if kind == Kind.NAG:
-                await self.nags.nag(incident_id, job_id=job_id)
+            if kind == clocks.SETUP:
+                await self.incidents.resume_setup(incident_id, job_id, retry_since or now)
+            elif kind == Kind.NAG:
+                await self.nags.nag(incident_id, job_id=job_id, retry_since=retry_since)
             else:
                 assert level is not None
-                await self.escalations.page(incident_id, level, Reason(reason), job_id=job_id)
+                await self.escalations.page(
+                    incident_id, level, Reason(reason), job_id=job_id, retry_since=retry_since
+                )
         except Exception:
             # Left claimed: recover() hands it back after the lease, up to MAX_ATTEMPTS.
             log.exception("firing %s for INC-%s failed", kind, incident_id)

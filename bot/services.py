@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
 from bot.controls import Controls
@@ -72,17 +73,27 @@ async def build_services(
     escalations = Escalations(store, chat, policy_book, clock)
     timeline = Timeline(store)
     controls = Controls(store, chat, policy_book, clock, escalations)
+    incidents = Incidents(store, chat, policy_book, clock)
+    scheduler = Scheduler(
+        store,
+        policy_book,
+        clock,
+        escalations,
+        Nags(store, chat, policy_book, clock),
+        incidents,
+        lease=timedelta(seconds=settings.claim_lease),
+    )
+    # A declaration's set-up is claimed by this process's worker: a crash hands it back.
+    incidents.worker, incidents.in_flight = scheduler.worker, scheduler.in_flight
     return Services(
         settings=settings,
         policy=policy_book,
         store=store,
         chat=chat,
         clock=clock,
-        incidents=Incidents(store, chat, policy_book, clock),
+        incidents=incidents,
         escalations=escalations,
-        scheduler=Scheduler(
-            store, policy_book, clock, escalations, Nags(store, chat, policy_book, clock)
-        ),
+        scheduler=scheduler,
         timeline=timeline,
         controls=controls,
         publisher=Publisher(store, chat, policy_book, clock, controls),

@@ -24,6 +24,9 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     policy_path: str = DEFAULT_POLICY
     port: int = 3000
+    # How long a claimed reminder may stay unfinished before another process (or this
+    # one, restarted) takes it back: it must outlast the slowest send, retries included.
+    claim_lease: float = 120.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -36,6 +39,15 @@ class Settings:
         port_text = get("PORT") or "3000"
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise SettingsError(f"PORT must be a port number (1-65535), not {port_text!r}.")
+        lease_text = get("INCIDENT_CLAIM_LEASE") or "120"
+        try:
+            lease = float(lease_text)
+        except ValueError:
+            lease = -1.0
+        if not lease > 0:
+            raise SettingsError(
+                f"INCIDENT_CLAIM_LEASE must be a number of seconds above 0, not {lease_text!r}."
+            )
         api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not api_url.endswith("/"):
             # slack_sdk joins base_url + method name, so the slash matters.
@@ -48,6 +60,7 @@ class Settings:
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             policy_path=get("INCIDENT_POLICY") or DEFAULT_POLICY,
             port=int(port_text),
+            claim_lease=lease,
         )
 
     @property

@@ -44,6 +44,9 @@ class GatewayErrorRetryHandler(AsyncServerErrorRetryHandler):
 
 
 RETRIED_STATUSES = (500, 502, 503, 504)
+# Slack message metadata naming the step that sent a message (see ports.Message.step).
+STEP_EVENT = "incident_bot"
+HISTORY_PAGES = 5
 
 
 def make_client(settings: Settings) -> AsyncWebClient:
@@ -77,6 +80,7 @@ class SlackChat:
     def __init__(self, client: AsyncWebClient, pacer: Pacer | None = None) -> None:
         self.client = client
         self.pacer = pacer or Pacer()
+        self._me: str | None = None
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         # The typed client methods encode each method's arguments the way Slack wants.
@@ -120,14 +124,74 @@ class SlackChat:
         # incidents cannot hold up the rest: Slack's 429s there are retried after Retry-After.
         is_dm = channel[:1] in {"U", "W", "D"}
         async with self.pacer.slot("" if is_dm else channel, bypass=is_dm):
+            extra: dict[str, Any] = {}
+            if message.step:
+                extra["metadata"] = {
+                    "event_type": STEP_EVENT,
+                    "event_payload": {"step": message.step},
+                }
             resp = await self._call(
                 "chat.postMessage",
                 channel=channel,
                 text=fallback_text(message),
                 blocks=message_blocks(message),
                 unfurl_links=False,
+                **extra,
             )
         return str(resp["ts"])
+
+    async def find_posted(self, channel: str, step: str, since: float) -> str | None:
+        try:
+            if channel[:1] in {"U", "W"}:  # a DM: its conversation id first
+                resp = await self._call("conversations.open", users=channel)
+                channel = str(resp["channel"]["id"])
+            cursor = None
+            for _ in range(HISTORY_PAGES):
+                resp = await self._call(
+                    "conversations.history",
+                    channel=channel,
+                    oldest=f"{since:.6f}",
+                    limit=200,
+                    include_all_metadata=True,
+                    **({"cursor": cursor} if cursor else {}),
+                )
+                for m in resp.get("messages") or []:
+                    meta = m.get("metadata") or {}
+                    payload = meta.get("event_payload") or {}
+                    if meta.get("event_type") == STEP_EVENT and payload.get("step") == step:
+                        return str(m["ts"])
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except ChatError as e:
+            # Unreadable (not in the channel, say): sending again is the lesser harm.
+            log.warning("cannot check %s for %s: %s", channel, step, e.code)
+        return None
+
+    async def own_channels(self, names: Sequence[str]) -> dict[str, str]:
+        wanted, found = set(names), {}
+        cursor = None
+        me = await self._bot_user()
+        while True:
+            resp = await self._call(
+                "conversations.list",
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=1000,
+                **({"cursor": cursor} if cursor else {}),
+            )
+            for c in resp.get("channels") or []:
+                if c.get("name") in wanted and c.get("creator") == me:
+                    found[str(c["name"])] = str(c["id"])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return found
+
+    async def _bot_user(self) -> str:
+        if self._me is None:
+            resp = await self._call("auth.test")
+            self._me = str(resp["user_id"])
+        return self._me
 
     async def pin(self, channel: str, ts: str) -> None:
         try:

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.pacing import Pacer
 from bot.policy.loader import LoadedPolicy, load_policy
+from bot.ports import Chat
 from bot.server import start_http
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -56,10 +57,13 @@ async def start_bot(
     policy: str | Path = TEST_POLICY,
     clock: Clock | None = None,
     loaded: LoadedPolicy | None = None,
+    wrap_chat: Callable[[Chat], Chat] | None = None,
 ) -> Bot:
     settings = settings_for(slack, db_url, policy)
     # Pacing has its own tests (test_pacing.py); here it would only slow the suite.
-    chat = SlackChat(make_client(settings), Pacer(per_second=100, burst=100))
+    chat: Chat = SlackChat(make_client(settings), Pacer(per_second=100, burst=100))
+    if wrap_chat is not None:  # fault injection around the real gateway
+        chat = wrap_chat(chat)
     services = await build_services(
         settings, chat, clock=clock, policy=loaded or load_policy(settings.policy_path)
     )

@@ -45,6 +45,7 @@ def test_every_variable_is_read() -> None:
             "DATABASE_URL": "postgresql+asyncpg://u:pw@h/db",
             "INCIDENT_POLICY": "p.yaml",
             "PORT": "8080",
+            "INCIDENT_CLAIM_LEASE": "30",
         }
     )
     assert (s.slack_bot_token, s.slack_signing_secret, s.slack_app_token) == (
@@ -54,12 +55,19 @@ def test_every_variable_is_read() -> None:
     )
     assert s.slack_api_url == "http://127.0.0.1:9/api/"
     assert s.policy_path == "p.yaml" and s.port == 8080 and s.socket_mode
+    assert s.claim_lease == 30.0
     assert "pw" not in repr(s) and "xoxb-a" not in repr(s) and "sec'" not in repr(s)
 
 
 def test_bad_port_is_a_clear_error() -> None:
     with pytest.raises(SettingsError, match="PORT"):
         Settings.from_env({"PORT": "eighty"})
+
+
+@pytest.mark.parametrize("lease", ["0", "-5", "soon", "nan"])
+def test_bad_claim_lease_is_a_clear_error(lease: str) -> None:
+    with pytest.raises(SettingsError, match="INCIDENT_CLAIM_LEASE"):
+        Settings.from_env({"INCIDENT_CLAIM_LEASE": lease})
 
 
 def test_serve_without_tokens_says_what_to_set_and_exits_2() -> None:

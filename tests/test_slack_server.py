@@ -554,6 +554,38 @@ async def test_views_update_and_publish(slack: FakeSlack, client: AsyncWebClient
 # --- faults and rate limits --------------------------------------------------------
 
 
+async def test_history_newest_first_metadata_on_request_and_scope_per_type(
+    slack: FakeSlack, client: AsyncWebClient, tmp_path: Path
+) -> None:
+    alice = slack.add_user("alice")
+    ch = slack.add_channel("ops", members=[slack.bot_user_id])
+    meta = {"event_type": "incident_bot", "event_payload": {"step": "job:1:x"}}
+    await client.chat_postMessage(channel=ch, text="one", metadata=meta)
+    await client.chat_postMessage(channel=ch, text="two")
+    plain = await client.conversations_history(channel=ch)
+    assert [m["text"] for m in plain["messages"]] == ["two", "one"]
+    assert all("metadata" not in m for m in plain["messages"])
+    full = await client.conversations_history(channel=ch, include_all_metadata=True)
+    assert full["messages"][1]["metadata"] == meta
+    outside = slack.add_channel("elsewhere")
+    assert (await slack_error(client.conversations_history(channel=outside)))["error"] == (
+        "not_in_channel"
+    )
+    # A DM's history needs im:history, whatever other history scopes are granted.
+    await client.chat_postMessage(channel=alice, text="psst")
+    im = (await client.conversations_open(users=alice))["channel"]["id"]
+    assert [m["text"] for m in (await client.conversations_history(channel=im))["messages"]] == [
+        "psst"
+    ]
+    async with FakeSlack.from_manifest(manifest_without(tmp_path, "im:history")) as narrow:
+        bob = narrow.add_user("bob")
+        c = web_client(narrow)
+        await c.chat_postMessage(channel=bob, text="hi")
+        dm = (await c.conversations_open(users=bob))["channel"]["id"]
+        error = await slack_error(c.conversations_history(channel=dm))
+        assert (error["error"], error["needed"]) == ("missing_scope", "im:history")
+
+
 async def test_injected_faults_apply_in_order(slack: FakeSlack, client: AsyncWebClient) -> None:
     slack.add_channel("inc", members=[slack.bot_user_id])
     slack.fail("chat.postMessage", status=429, retry_after=7, times=2)

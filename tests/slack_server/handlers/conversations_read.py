@@ -98,8 +98,39 @@ def open_(ws: Workspace, args: Args) -> dict[str, Any]:
     return out
 
 
+def history(ws: Workspace, args: Args) -> dict[str, Any]:
+    """Newest first, like Slack; metadata only with include_all_metadata; the scope
+    must match the conversation's type (a DM needs im:history)."""
+    ref = str_arg(args, "channel")
+    if ref in ws.im_channels:
+        needed = "im:history"
+        messages = ws.dms[ws.im_channels[ref]]
+    else:
+        channel = ws.visible_channel(ref)
+        needed = "groups:history" if channel.is_private else "channels:history"
+        if ws.bot_user_id not in channel.members:
+            raise SlackError("not_in_channel")
+        messages = channel.messages
+    if needed not in ws.scopes:
+        raise SlackError("missing_scope", needed=needed, provided=",".join(ws.scopes))
+    with_metadata = bool_arg(args, "include_all_metadata")
+    found = []
+    for m in reversed(messages):
+        item = m.to_api()
+        if not with_metadata:
+            item.pop("metadata", None)
+        found.append(item)
+    page, metadata = _page(found, args)
+    return {
+        "messages": page,
+        "has_more": bool(metadata["next_cursor"]),
+        "response_metadata": metadata,
+    }
+
+
 HANDLERS: dict[str, Handler] = {
     "conversations.info": info,
+    "conversations.history": history,
     "conversations.list": list_,
     "conversations.members": members,
     "conversations.open": open_,

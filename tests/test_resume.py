@@ -1,0 +1,197 @@
+"""A step cut short right after Slack accepted one of its calls (the process died there)
+is finished after the lease, and nothing it already did is done twice: no second
+channel, announcement, pin, #incidents post, reminder or page.
+
+The crash is injected around the real gateway, in process, so that every cut point of
+a step can be tried deterministically; tests/test_crash_points.py kills real processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from sqlmodel import select
+
+from bot.clock import VirtualClock
+from bot.ports import Chat, Message
+from bot.store.tables import DueJob, TimelineEntry
+from tests.harness import ROOT, Bot, eventually, start_bot
+from tests.slack_server import FakeSlack
+
+POLICY = ROOT / "tests/policies/clocks.yaml"
+T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+M = timedelta(minutes=1)
+LEASE = 2 * M  # the default
+CHANGES_SLACK = {"create_channel", "invite", "set_topic", "post", "pin"}
+
+
+class Crash(Exception):
+    """Stands for the process dying right after Slack accepted the call."""
+
+
+class CrashAfter:
+    """The real gateway, except that after the first successful call for which `when`
+    holds, the caller gets Crash instead of the result (once)."""
+
+    def __init__(self, inner: Chat) -> None:
+        self.inner = inner
+        self.when: Callable[[str, tuple[Any, ...]], bool] | None = None
+        self.crashed = False
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name not in CHANGES_SLACK:
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            result = await attr(*args, **kwargs)
+            if self.when is not None and self.when(name, args):
+                self.when, self.crashed = None, True
+                raise Crash(f"died after {name}")
+            return result
+
+        return call
+
+    def nth_change(self, n: int) -> None:
+        seen = [0]
+
+        def when(_name: str, _args: tuple[Any, ...]) -> bool:
+            seen[0] += 1
+            return seen[0] == n
+
+        self.when = when
+
+    def post_to(self, where: str, text: str) -> None:
+        def when(name: str, args: tuple[Any, ...]) -> bool:
+            return name == "post" and args[0] == where and text in cast(Message, args[1]).text
+
+        self.when = when
+
+
+class World:
+    def __init__(self, slack: FakeSlack, bot: Bot, clock: VirtualClock, chat: CrashAfter):
+        self.slack, self.bot, self.clock, self.chat = slack, bot, clock, chat
+        self.alice = slack.add_user("alice")
+        self.general = slack.add_channel("general", members=[self.alice])
+
+    async def at(self, delta: timedelta) -> int:
+        self.clock.set(T0 + delta)
+        return await self.bot.services.scheduler.run_due()
+
+    async def rows(self, kind: str) -> list[DueJob]:
+        async with self.bot.services.store.session() as s:
+            return list((await s.exec(select(DueJob).where(DueJob.kind == kind))).all())
+
+    async def timeline(self, kind: str) -> list[TimelineEntry]:
+        async with self.bot.services.store.session() as s:
+            res = await s.exec(select(TimelineEntry).where(TimelineEntry.kind == kind))
+            return list(res.all())
+
+    def incident_channels(self) -> list[str]:
+        return [c.id for c in self.slack.channels.values() if c.name.startswith("incident-")]
+
+    def count(self, where: str, text: str) -> int:
+        return sum(text in m.text for m in self.slack.messages(where))
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
+    await slack.start()
+    for name in ("primary", "secondary", "manager", "cto"):
+        slack.add_user(name, id=f"U0{name.upper()}")
+    slack.add_channel("incidents")
+    slack.add_channel("security-incidents")
+    clock = VirtualClock(T0)
+    holder: list[CrashAfter] = []
+
+    def wrap(chat: Chat) -> Chat:
+        holder.append(CrashAfter(chat))
+        return cast(Chat, holder[0])
+
+    db = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+    bot = await start_bot(slack, db, policy=POLICY, clock=clock, wrap_chat=wrap)
+    yield World(slack, bot, clock, holder[0])
+    await bot.stop()
+    await slack.stop()
+
+
+SETUP_CHANGES = 5  # create, invite, announcement, pin, #incidents
+
+
+@pytest.mark.parametrize("cut", range(1, SETUP_CHANGES + 1))
+async def test_a_declaration_cut_short_is_set_up_once_after_the_lease(
+    world: World, cut: int
+) -> None:
+    world.chat.nth_change(cut)
+    await world.bot.send.command("SEV-1 Disk full", user=world.alice, channel=world.general)
+    await eventually(lambda: world.chat.crashed)
+    assert await world.at(1 * M) >= 0 and len(world.incident_channels()) <= 1
+    await world.at(LEASE + 2 * M)  # the lease is over: the set-up is taken back
+
+    channels = world.incident_channels()
+    assert len(channels) == 1, "one channel, never a -2 for the same incident"
+    ch = world.slack.channels[channels[0]]
+    assert ch.name == "incident-20260504-disk-full"
+    assert world.count(ch.id, "SEV-1 Disk full") == 1, [m.text for m in ch.messages]
+    assert len(ch.pins) == 1
+    assert world.count("incidents", "INC-1 declared") == 1
+    assert world.alice in ch.members
+    (setup,) = await world.rows("setup")
+    assert (setup.state, setup.attempts) == ("done", 2)
+    incident = (await world.bot.services.store.list_open())[0]
+    assert incident.channel_id == ch.id and incident.announcement_ts == ch.pins[0]
+    # The clocks went on meanwhile: the page at declaration went out once.
+    assert world.count(ch.id, "Escalating") == 1
+
+
+async def _declared(world: World) -> str:
+    await world.bot.send.command("SEV-1 Disk full", user=world.alice, channel=world.general)
+
+    def pinned() -> bool:
+        chans = world.incident_channels()
+        return bool(chans and world.slack.channels[chans[0]].pins)
+
+    await eventually(pinned)
+    return world.incident_channels()[0]
+
+
+@pytest.mark.parametrize("cut", ["channel", "dm"])
+async def test_a_reminder_cut_short_is_finished_once(world: World, cut: str) -> None:
+    ch = await _declared(world)
+    await world.at(0 * M)  # the page at declaration
+    before = len(world.slack.responses)
+    await world.bot.send.command("ack", user="U0PRIMARY", channel=ch)
+    await eventually(lambda: len(world.slack.responses) > before)
+    world.chat.post_to(ch if cut == "channel" else world.alice, "due a status update")
+    await world.at(15 * M)
+    assert world.chat.crashed
+    assert await world.at(15 * M + LEASE + M) >= 1
+
+    assert world.count(ch, "due a status update") == 1
+    assert world.count(world.alice, "due a status update") == 1
+    assert len(await world.timeline("nag")) == 1
+    fired = [(j.state, j.attempts) for j in await world.rows("nag") if j.state != "pending"]
+    assert fired == [("done", 2)]
+
+
+@pytest.mark.parametrize("cut", ["channel", "dm"])
+async def test_a_page_cut_short_is_finished_once(world: World, cut: str) -> None:
+    ch = await _declared(world)
+    if cut == "channel":
+        world.chat.post_to(ch, "Escalating")
+    else:
+        world.chat.post_to("U0PRIMARY", "You are paged")
+    await world.at(0 * M)
+    assert world.chat.crashed
+    await world.at(LEASE + M / 2)  # taken back before the next level is due (5 min)
+
+    assert world.count(ch, "Escalating") == 1
+    assert world.count("U0PRIMARY", "You are paged") == 1
+    assert len(await world.timeline("escalation")) == 1
+    pages = [j for j in await world.rows("escalate") if j.key.startswith("escalate:0")]
+    assert [(j.state, j.attempts) for j in pages] == [("done", 2)]
