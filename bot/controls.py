@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -46,6 +47,18 @@ def _grant_words(g: Grant) -> str:
     return {"anyone": "anyone", "commander": "the commander"}.get(
         g.kind, f"the {g.name.replace('_', ' ')}" if g.kind == "role" else f"`{g.name}`"
     )
+
+
+# The channel posts that failed while handling one request (the change itself is kept):
+# whoever made the request is told, instead of a plain "done".
+_failed_posts: ContextVar[list[str] | None] = ContextVar("failed_posts", default=None)
+
+
+def collect_failed_posts() -> list[str]:
+    """Start collecting, for the current request, the error codes of failed posts."""
+    failed: list[str] = []
+    _failed_posts.set(failed)
+    return failed
 
 
 class Controls:
@@ -148,6 +161,9 @@ class Controls:
             await self.chat.post(incident.channel_id, msg)
         except ChatError as e:
             log.warning("post in %s failed: %s", incident.channel_id, e.code)
+            failed = _failed_posts.get()
+            if failed is not None:
+                failed.append(e.code)
 
     # -- the controls ----------------------------------------------------------------
 

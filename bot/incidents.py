@@ -28,6 +28,7 @@ from bot.store.tables import Incident, TimelineEntry
 log = logging.getLogger(__name__)
 
 MAX_NAME_ATTEMPTS = 50
+MAX_TIMEOUTS = 3
 
 
 class IncidentError(Exception):
@@ -240,21 +241,41 @@ class Incidents:
             # A crash may have come between creating the channel and storing its id: a
             # channel of ours with one of the names we would try, no incident's yet, is it.
             names = [base] + [with_suffix(base, n) for n in range(2, MAX_NAME_ATTEMPTS + 2)]
-            ours = await self.chat.own_channels(names)
-            for name in names:
-                if name in ours and await self.store.by_channel(ours[name]) is None:
-                    log.info("%s: adopting #%s, created before a restart", incident.number, name)
-                    return ours[name], name
+            found = await self._orphan(incident, names)
+            if found is not None:
+                return found
         name = base
-        for attempt in range(2, MAX_NAME_ATTEMPTS + 2):
+        attempt, timeouts = 2, 0
+        while attempt < MAX_NAME_ATTEMPTS + 2:
             try:
                 return await self.chat.create_channel(name, private=incident.private), name
             except ChatError as e:
+                if e.code == "timeout" and timeouts < MAX_TIMEOUTS:
+                    # Slack may have created it before the answer was lost: adopt it if
+                    # so, else try the same name again.
+                    timeouts += 1
+                    adopted = await self._orphan(incident, [name])
+                    if adopted is not None:
+                        return adopted
+                    continue
                 # Taken names include archived channels; Slack is the only judge of that.
                 if e.code != "name_taken":
                     raise
             name = with_suffix(base, attempt)
+            attempt += 1
         raise ChatError("name_taken", f"{base} and {MAX_NAME_ATTEMPTS} suffixes are taken")
+
+    async def _orphan(self, incident: Incident, names: list[str]) -> tuple[str, str] | None:
+        """A channel the bot created under one of `names` that no incident owns: the one
+        this incident's set-up created when Slack's answer (or the process) was lost."""
+        ours = await self.chat.own_channels(names)
+        for name in names:
+            if name in ours and await self.store.by_channel(ours[name]) is None:
+                log.info(
+                    "%s: adopting #%s, created by an interrupted set-up", incident.number, name
+                )
+                return ours[name], name
+        return None
 
     async def _invitees(self, sev: Severity, commander: str) -> tuple[list[str], list[str]]:
         users = [commander]

@@ -27,6 +27,8 @@ class Settings:
     # How long a claimed reminder may stay unfinished before another process (or this
     # one, restarted) takes it back: it must outlast the slowest send, retries included.
     claim_lease: float = 120.0
+    # Seconds before a Web API call is given up as timed out (then checked and retried).
+    slack_timeout: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,6 +46,7 @@ class GatewayErrorRetryHandler(AsyncServerErrorRetryHandler):
 
 
 RETRIED_STATUSES = (500, 502, 503, 504)
+TIMEOUT_TRIES = 3
 # Slack message metadata naming the step that sent a message (see ports.Message.step).
 STEP_EVENT = "incident_bot"
 HISTORY_PAGES = 5
@@ -55,7 +58,7 @@ def make_client(settings: Settings) -> AsyncWebClient:
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=settings.slack_timeout,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),
@@ -82,15 +85,23 @@ class SlackChat:
         self.pacer = pacer or Pacer()
         self._me: str | None = None
 
-    async def _call(self, method: str, **kwargs: Any) -> Any:
+    async def _call(self, method: str, *, idempotent: bool = False, **kwargs: Any) -> Any:
+        """One Web API call. A timeout is ChatError("timeout"): Slack may or may not have
+        done it. Only a call that is safe to repeat (`idempotent`) is simply tried again."""
         # The typed client methods encode each method's arguments the way Slack wants.
         fn = getattr(self.client, method.replace(".", "_"))
-        try:
-            return await fn(**kwargs)
-        except SlackApiError as e:
-            code = _code(e)
-            log.warning("slack %s failed: %s", method, code)
-            raise ChatError(code) from e
+        for attempt in range(1, TIMEOUT_TRIES + 1):
+            try:
+                return await fn(**kwargs)
+            except SlackApiError as e:
+                code = _code(e)
+                log.warning("slack %s failed: %s", method, code)
+                raise ChatError(code) from e
+            except TimeoutError as e:
+                log.warning("slack %s timed out (try %d)", method, attempt)
+                if not idempotent or attempt == TIMEOUT_TRIES:
+                    raise ChatError("timeout") from e
+        raise AssertionError("unreachable")
 
     async def create_channel(self, name: str, *, private: bool) -> str:
         resp = await self._call("conversations.create", name=name, is_private=private)
@@ -99,17 +110,24 @@ class SlackChat:
     async def invite(self, channel: str, users: Sequence[str]) -> dict[str, str]:
         if not users:
             return {}
-        try:
-            # force: invite the valid ones even when one of several is rejected.
-            resp = await self.client.conversations_invite(
-                channel=channel, users=",".join(users), force=True
-            )
-            errors = resp.get("errors") or []
-        except SlackApiError as e:
-            data = e.response.data if isinstance(e.response.data, dict) else {}
-            # Per-user reasons when Slack gives them; else the call's reason for everyone.
-            errors = data.get("errors") or [{"user": u, "error": _code(e)} for u in users]
-            log.warning("slack conversations.invite failed: %s", _code(e))
+        errors: list[dict[str, Any]] = []
+        for attempt in range(1, TIMEOUT_TRIES + 1):
+            try:
+                # force: invite the valid ones even when one of several is rejected.
+                resp = await self.client.conversations_invite(
+                    channel=channel, users=",".join(users), force=True
+                )
+                errors = resp.get("errors") or []
+                break
+            except SlackApiError as e:
+                data = e.response.data if isinstance(e.response.data, dict) else {}
+                # Per-user reasons when Slack gives them; else the call's reason for everyone.
+                errors = data.get("errors") or [{"user": u, "error": _code(e)} for u in users]
+                log.warning("slack conversations.invite failed: %s", _code(e))
+                break
+            except TimeoutError:  # inviting again is harmless (already_in_channel)
+                log.warning("slack conversations.invite timed out (try %d)", attempt)
+                errors = [{"user": u, "error": "timeout"} for u in users]
         return {
             str(err.get("user")): str(err.get("error"))
             for err in errors
@@ -117,38 +135,50 @@ class SlackChat:
         }
 
     async def set_topic(self, channel: str, topic: str) -> None:
-        await self._call("conversations.setTopic", channel=channel, topic=topic)
+        await self._call("conversations.setTopic", idempotent=True, channel=channel, topic=topic)
 
     async def post(self, channel: str, message: Message) -> str:
+        # Every message carries a key, so that a post that timed out (Slack may have
+        # posted it) is looked for before it is sent again, never sent twice.
+        key = message.step or f"post:{uuid.uuid4().hex}"
+        metadata = {"event_type": STEP_EVENT, "event_payload": {"step": key}}
+        started = time.time()
+        for attempt in range(1, TIMEOUT_TRIES + 1):
+            try:
+                return await self._post(channel, message, metadata)
+            except ChatError as e:
+                if e.code != "timeout" or attempt == TIMEOUT_TRIES:
+                    raise
+            found = await self.find_posted(channel, key, started - 60)
+            if found is not None:
+                return found
+        raise AssertionError("unreachable")
+
+    async def _post(self, channel: str, message: Message, metadata: dict[str, Any]) -> str:
         # Channels are paced; a DM (to a user id) is not, so that one person paged for many
         # incidents cannot hold up the rest: Slack's 429s there are retried after Retry-After.
         is_dm = channel[:1] in {"U", "W", "D"}
         async with self.pacer.slot("" if is_dm else channel, bypass=is_dm):
-            extra: dict[str, Any] = {}
-            if message.step:
-                extra["metadata"] = {
-                    "event_type": STEP_EVENT,
-                    "event_payload": {"step": message.step},
-                }
             resp = await self._call(
                 "chat.postMessage",
                 channel=channel,
                 text=fallback_text(message),
                 blocks=message_blocks(message),
                 unfurl_links=False,
-                **extra,
+                metadata=metadata,
             )
         return str(resp["ts"])
 
     async def find_posted(self, channel: str, step: str, since: float) -> str | None:
         try:
             if channel[:1] in {"U", "W"}:  # a DM: its conversation id first
-                resp = await self._call("conversations.open", users=channel)
+                resp = await self._call("conversations.open", idempotent=True, users=channel)
                 channel = str(resp["channel"]["id"])
             cursor = None
             for _ in range(HISTORY_PAGES):
                 resp = await self._call(
                     "conversations.history",
+                    idempotent=True,
                     channel=channel,
                     oldest=f"{since:.6f}",
                     limit=200,
@@ -175,6 +205,7 @@ class SlackChat:
         while True:
             resp = await self._call(
                 "conversations.list",
+                idempotent=True,
                 types="public_channel,private_channel",
                 exclude_archived=True,
                 limit=1000,
@@ -189,19 +220,19 @@ class SlackChat:
 
     async def _bot_user(self) -> str:
         if self._me is None:
-            resp = await self._call("auth.test")
+            resp = await self._call("auth.test", idempotent=True)
             self._me = str(resp["user_id"])
         return self._me
 
     async def pin(self, channel: str, ts: str) -> None:
         try:
-            await self._call("pins.add", channel=channel, timestamp=ts)
+            await self._call("pins.add", idempotent=True, channel=channel, timestamp=ts)
         except ChatError as e:
             if e.code != "already_pinned":
                 raise
 
     async def group_members(self, group_id: str) -> list[str]:
-        resp = await self._call("usergroups.users.list", usergroup=group_id)
+        resp = await self._call("usergroups.users.list", idempotent=True, usergroup=group_id)
         return [str(u) for u in resp.get("users") or []]
 
     async def upload(self, channel: str, filename: str, content: str, title: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,9 @@ async def start_bot(
     clock: Clock | None = None,
     loaded: LoadedPolicy | None = None,
     wrap_chat: Callable[[Chat], Chat] | None = None,
+    slack_timeout: int = 10,
 ) -> Bot:
-    settings = settings_for(slack, db_url, policy)
+    settings = replace(settings_for(slack, db_url, policy), slack_timeout=slack_timeout)
     # Pacing has its own tests (test_pacing.py); here it would only slow the suite.
     chat: Chat = SlackChat(make_client(settings), Pacer(per_second=100, burst=100))
     if wrap_chat is not None:  # fault injection around the real gateway

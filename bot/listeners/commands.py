@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import command as cmd
 from bot.blocks import declare_modal
+from bot.controls import collect_failed_posts
 from bot.ids import SLASH_COMMAND
 from bot.incidents import IncidentError
 from bot.listeners.render import declare_reply, incident_list, vocabulary
@@ -164,8 +165,13 @@ def register(app: AsyncApp, services: Services) -> None:
             await open_publish_modal(services, client, respond, body, incident, parsed)
             return
         await ack()
+        failed = collect_failed_posts()
         try:
             text = await in_incident(services, parsed, incident, user)
         except IncidentError as e:
             text = str(e)
+        if failed:
+            text += (
+                f"\n:warning: It is recorded, but posting in the channel failed (`{failed[0]}`)."
+            )
         await respond(response_type="ephemeral", replace_original=False, text=text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
@@ -53,6 +54,7 @@ class FakeSlack(Workspace):
         super().__init__(scopes, clock=clock, home_tab_enabled=home_tab_enabled, bot_name=bot_name)
         self.calls: list[Call] = []
         self._faults: dict[str, deque[Fault]] = {}
+        self._stalls: dict[str, deque[tuple[float, bool]]] = {}
         self._response_keys: set[str] = set()
         self._runner: web.AppRunner | None = None
 
@@ -142,6 +144,15 @@ class FakeSlack(Workspace):
             raise ValueError("times must be at least 1")
         self._faults.setdefault(method, deque()).append(Fault(status, error, retry_after, times))
 
+    def stall(self, method: str, seconds: float, *, processed: bool, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` only after `seconds`, long after the
+        client gave up: having done the work (`processed`: Slack did it, the answer was
+        lost) or not (the request never got anywhere)."""
+        if method not in HANDLERS:
+            raise ValueError(f"FakeSlack does not implement {method!r}")
+        for _ in range(times):
+            self._stalls.setdefault(method, deque()).append((seconds, processed))
+
     # --- HTTP --------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
@@ -151,6 +162,17 @@ class FakeSlack(Workspace):
         token = _bearer(request) or str(arg_token or "")
         call = Call(method, args)
         self.calls.append(call)
+        stalls = self._stalls.get(method)
+        if stalls:
+            seconds, processed = stalls.popleft()
+            if not processed:
+                call.status = 504
+                await asyncio.sleep(seconds)
+                return web.Response(status=504, text="<html>504 Gateway Timeout</html>")
+            reply = self._dispatch(method, token, args)
+            call.ok, call.status = reply.body.get("ok") is True, reply.status
+            await asyncio.sleep(seconds)
+            return web.json_response(reply.body, status=reply.status, headers=reply.headers)
         try:
             reply = self._dispatch(method, token, args)
         except Exception as exc:
