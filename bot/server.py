@@ -112,17 +112,15 @@ async def watch_policy(services: Services) -> None:
 
 async def serve_forever(services: Services) -> None:
     settings = services.settings
-    # What fell due while the bot was down fires now, once; then wake every second.
-    fired = await services.scheduler.run_due()
-    if fired:
-        log.info("caught up on %d reminder(s)/escalation(s) that fell due while down", fired)
-    services.scheduler.start()
     reloader = asyncio.create_task(watch_policy(services))
     bolt = build_bolt(services)
     # In Socket Mode /healthz still answers on $PORT so platforms can probe the process.
     runner = web.AppRunner(build_web(services, bolt), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+    # Commands are answered at once; what fell due while the bot was down fires now,
+    # once, in the scheduler's first pass; then it wakes 4 times a second.
+    services.scheduler.start()
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
