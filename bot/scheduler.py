@@ -23,13 +23,14 @@ from sqlmodel import col, select
 
 from bot import clocks
 from bot.clock import Clock
+from bot.delivery import CLOCK_SKEW, step_key
 from bot.escalation import Escalations
 from bot.incidents import Incidents
 from bot.nags import Nags
 from bot.planner import Kind, Reason
 from bot.policy_book import PolicyBook
 from bot.store.repo import Store
-from bot.store.tables import DueJob, Incident
+from bot.store.tables import DueJob, Incident, TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,14 @@ class Scheduler:
                     else []
                 )
                 still = any(d.key == job.key and d.due_at == job.due_at for d in wanted)
-            if not still or job.attempts > MAX_ATTEMPTS:
+            channel = incident.channel_id if incident else None
+            if not still and job.attempts > 1 and job.kind != clocks.SETUP and channel:
+                # No longer wanted (resolved, updated meanwhile), but a process died on it:
+                # it may have gone out. If so it is recorded, not forgotten.
+                since = job.due_at
+            else:
+                since = None
+            if since is None and (not still or job.attempts > MAX_ATTEMPTS):
                 if job.attempts > MAX_ATTEMPTS:
                     log.error(
                         "giving up on %s for INC-%s after %d attempts",
@@ -203,11 +211,18 @@ class Scheduler:
                     )
                 job.state, job.finished_at = clocks.CANCELLED, now
                 s.add(job)
+                if incident is not None and job.kind != clocks.SETUP:
+                    # Whatever changed the plan should have replanned; if a race left the
+                    # step it wants now without a row, this writes it.
+                    await clocks.replan(s, incident, await self.policy.of(incident), now)
                 await s.commit()
                 return False
             kind, level, reason, incident_id = job.kind, job.level, job.reason, job.incident_id
             # Claimed before: a process died on it, maybe after sending part of it.
             retry_since = job.due_at if job.attempts > 1 else None
+        if since is not None:
+            assert channel is not None
+            return await self._settle(job_id, channel, since)
         try:
             if kind == clocks.SETUP:
                 await self.incidents.resume_setup(incident_id, job_id, retry_since or now)
@@ -223,6 +238,34 @@ class Scheduler:
             log.exception("firing %s for INC-%s failed", kind, incident_id)
             return False
         return True
+
+    async def _settle(self, job_id: int, channel: str, since: datetime) -> bool:
+        """A row no longer wanted whose earlier attempt died: done (with its timeline
+        line) if its channel message went out, else cancelled."""
+        step = step_key(f"job:{job_id}", channel)
+        sent = await self.nags.chat.find_posted(channel, step, (since - CLOCK_SKEW).timestamp())
+        now = self.clock.now()
+        async with self.store.session() as s:
+            job = await s.get(DueJob, job_id)
+            assert job is not None
+            if sent is None:
+                job.state, job.finished_at = clocks.CANCELLED, now
+            else:
+                job.state, job.finished_at = clocks.DONE, now
+                what = "Update reminder" if job.kind == Kind.NAG else f"Escalation {job.level}"
+                s.add(
+                    TimelineEntry(
+                        incident_id=job.incident_id,
+                        kind="nag" if job.kind == Kind.NAG else "escalation",
+                        occurred_at=now,
+                        author_id=None,
+                        text=f"{what} sent just before a restart",
+                        data={"job": job_id, "settled": True},
+                    )
+                )
+            s.add(job)
+            await s.commit()
+        return sent is not None
 
     # -- the wake-up ---------------------------------------------------------------
 

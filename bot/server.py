@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from typing import Any
@@ -22,20 +23,28 @@ log = logging.getLogger(__name__)
 
 SERVICES_KEY = web.AppKey("services", Services)
 BOLT_KEY = web.AppKey("bolt", AsyncApp)
+RECORDER_KEY = web.AppKey("recorder", AsyncApp)
 
 
-def build_bolt(services: Services) -> AsyncApp:
+def build_bolt(services: Services, *, recorder: bool = False) -> AsyncApp:
+    """The app for commands, interactions and events; or (`recorder`) the one for the
+    events the timeline records, which answers Slack only once they are stored: Slack
+    re-sends an event it saw no answer to, never one it did, so a crash between an
+    early answer and the write would lose the line for good."""
     settings = services.settings
     app = AsyncApp(
         # The client carries the token (and SLACK_API_URL, and the retry handlers).
         signing_secret=settings.slack_signing_secret,
         client=make_client(settings),
-        # Slack retries a request it did not see acked; our handlers are idempotent anyway.
-        process_before_response=False,
+        # Commands answer before their (slow) work; handlers are idempotent anyway.
+        process_before_response=recorder,
         # The timeline records the bot's own posts too.
         ignoring_self_events_enabled=False,
     )
-    listeners.register(app, services)
+    if recorder:
+        listeners.events.register(app, services)
+    else:
+        listeners.register(app, services)
 
     @app.error
     async def on_error(
@@ -53,8 +62,28 @@ def build_bolt(services: Services) -> AsyncApp:
     return app
 
 
+RECORDED_EVENTS = {"message", "channel_left", "group_left"}
+
+
+def _recorded_event(raw: bytes) -> bool:
+    """An Events API callback for the timeline (a cheap look before Bolt's full one)."""
+    if not raw.startswith(b"{") or b"event_callback" not in raw:
+        return False
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return False
+    event = body.get("event") if isinstance(body, dict) else None
+    return (
+        body.get("type") == "event_callback"
+        and isinstance(event, dict)
+        and event.get("type") in RECORDED_EVENTS
+    )
+
+
 async def slack_events(request: web.Request) -> web.Response:
-    bolt = request.app[BOLT_KEY]
+    raw = await request.read()
+    bolt = request.app[RECORDER_KEY] if _recorded_event(raw) else request.app[BOLT_KEY]
     try:
         bolt_request = await to_bolt_request(request)
     except (TypeError, ValueError, KeyError, AttributeError):
@@ -81,6 +110,7 @@ def build_web(services: Services, bolt: AsyncApp | None = None) -> web.Applicati
     app = web.Application()
     app[SERVICES_KEY] = services
     app[BOLT_KEY] = bolt or build_bolt(services)
+    app[RECORDER_KEY] = build_bolt(services, recorder=True)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     add_status_routes(app, services.status_page)

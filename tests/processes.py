@@ -24,12 +24,20 @@ def free_port() -> int:
 
 
 class BotProcess:
-    def __init__(self, slack: FakeSlack, db_url: str, policy: Path, log: Path) -> None:
+    def __init__(
+        self,
+        slack: FakeSlack,
+        db_url: str,
+        policy: Path,
+        log: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`env`: extra environment variables for the process (they win over the rest)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.send = SlackSender(f"{self.url}/slack/events", SIGNING_SECRET, slack)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-        env.update(
+        process_env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+        process_env.update(
             SLACK_BOT_TOKEN=slack.bot_token,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=slack.api_url,
@@ -37,12 +45,13 @@ class BotProcess:
             INCIDENT_POLICY=str(policy),
             PORT=str(self.port),
         )
+        process_env.update(env or {})
         self.log = log
         self._out = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve"],
             cwd=ROOT,
-            env=env,
+            env=process_env,
             stdout=self._out,
             stderr=subprocess.STDOUT,
         )
