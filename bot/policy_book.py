@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from bot.clock import Clock
 from bot.policy.errors import PolicyInvalid
 from bot.policy.loader import LoadedPolicy, load_policy, parse_policy
@@ -52,7 +54,10 @@ class PolicyBook:
                         loaded_at=self.clock.now(),
                     )
                 )
-                await s.commit()
+                try:
+                    await s.commit()
+                except IntegrityError:  # a replica starting alongside stored it first
+                    await s.rollback()
 
     async def of(self, incident: Incident) -> Policy:
         """The policy `incident` started with; the current one if that was never stored."""
