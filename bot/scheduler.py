@@ -264,6 +264,9 @@ class Scheduler:
                     )
                 )
             s.add(job)
+            incident = await s.get(Incident, job.incident_id)
+            if incident is not None:  # as when cancelling: the plan's current step has a row
+                await clocks.replan(s, incident, await self.policy.of(incident), now)
             await s.commit()
         return sent is not None
 

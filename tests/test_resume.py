@@ -130,7 +130,9 @@ async def test_a_declaration_cut_short_is_set_up_once_after_the_lease(
     world.chat.nth_change(cut)
     await world.bot.send.command("SEV-1 Disk full", user=world.alice, channel=world.general)
     await eventually(lambda: world.chat.crashed)
-    assert await world.at(1 * M) >= 0 and len(world.incident_channels()) <= 1
+    await world.at(1 * M)  # inside the lease: the dead set-up is left alone
+    assert len(world.incident_channels()) <= 1
+    assert [j.state for j in await world.rows("setup")] == ["claimed"]
     await world.at(LEASE + 2 * M)  # the lease is over: the set-up is taken back
 
     channels = world.incident_channels()
@@ -195,3 +197,26 @@ async def test_a_page_cut_short_is_finished_once(world: World, cut: str) -> None
     assert len(await world.timeline("escalation")) == 1
     pages = [j for j in await world.rows("escalate") if j.key.startswith("escalate:0")]
     assert [(j.state, j.attempts) for j in pages] == [("done", 2)]
+
+
+async def test_a_reminder_cut_short_then_resolved_is_recorded_not_forgotten(world: World) -> None:
+    ch = await _declared(world)
+    await world.at(0 * M)
+    before = len(world.slack.responses)
+    await world.bot.send.command("ack", user="U0PRIMARY", channel=ch)
+    await eventually(lambda: len(world.slack.responses) > before)
+    world.chat.post_to(ch, "due a status update")  # dies after the channel post, before the DM
+    await world.at(15 * M)
+    assert world.chat.crashed
+    before = len(world.slack.responses)
+    await world.bot.send.command("resolve Fixed", user=world.alice, channel=ch)
+    await eventually(lambda: len(world.slack.responses) > before)
+    await world.at(15 * M + LEASE + M)
+
+    # It went out in the channel: done, with its timeline line; the stale DM is not sent.
+    assert world.count(ch, "due a status update") == 1
+    assert world.count(world.alice, "due a status update") == 0
+    (line,) = await world.timeline("nag")
+    assert line.data and line.data.get("settled") is True
+    fired = [(j.state, j.attempts) for j in await world.rows("nag") if j.state != "cancelled"]
+    assert fired == [("done", 2)]

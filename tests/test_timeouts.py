@@ -111,5 +111,6 @@ async def test_a_post_that_never_gets_an_answer_is_reported_not_hung(
     await eventually(lambda: len(slack.responses) > before, within=20)
     reply = slack.responses[-1]["text"]
     assert "Update posted" in reply and "posting in the channel failed (`timeout`)" in reply
+    assert "tell the channel yourself" in reply
     incident = await bot.services.store.by_channel(ch)
     assert incident is not None and incident.last_update_at is not None  # the change is kept

@@ -172,6 +172,7 @@ def register(app: AsyncApp, services: Services) -> None:
             text = str(e)
         if failed:
             text += (
-                f"\n:warning: It is recorded, but posting in the channel failed (`{failed[0]}`)."
+                f"\n:warning: It is recorded, but posting in the channel failed (`{failed[0]}`): "
+                "tell the channel yourself; running the command again would record it twice."
             )
         await respond(response_type="ephemeral", replace_original=False, text=text)
