@@ -41,6 +41,15 @@ class DeclareOutcome:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Opened:
+    """A declaration committed to the store, its channel not yet set up."""
+
+    incident: Incident
+    severity: Severity
+    setup_job: int
+
+
 class Incidents:
     def __init__(self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock) -> None:
         self.store = store
@@ -62,6 +71,11 @@ class Incidents:
         return sev
 
     async def declare(self, *, severity: str, title: str, user_id: str) -> DeclareOutcome:
+        return await self.set_up(await self.open(severity=severity, title=title, user_id=user_id))
+
+    async def open(self, *, severity: str, title: str, user_id: str) -> Opened:
+        """Commit the declaration. Callers acknowledge the declarer only after this: an
+        acknowledged declaration that a crash could still lose would be a broken promise."""
         sev = self.severity(severity)
         title = " ".join(title.split())
         if not title:
@@ -102,9 +116,14 @@ class Incidents:
             setup = clocks.setup_job(incident.id, now, self.worker)
             s.add(setup)
             await s.commit()
-        outcome = DeclareOutcome(incident)
+        assert setup.id is not None
         log.info("declared %s (%s)", incident.number, sev.name)
-        await self._set_up_channel(outcome, sev, setup.id, None)
+        return Opened(incident, sev, setup.id)
+
+    async def set_up(self, opened: Opened) -> DeclareOutcome:
+        """Create, populate and announce the channel of a declaration just opened."""
+        outcome = DeclareOutcome(opened.incident)
+        await self._set_up_channel(outcome, opened.severity, opened.setup_job, None)
         return outcome
 
     async def resume_setup(self, incident_id: int, job_id: int, retry_since: datetime) -> None:

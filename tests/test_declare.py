@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -294,3 +295,37 @@ async def test_healthz(world) -> None:  # type: ignore[no-untyped-def]
     async with aiohttp.ClientSession() as s, s.get(f"{bot.url}/healthz") as r:
         assert r.status == 200
         assert (await r.json())["ok"] is True
+
+
+@pytest.mark.parametrize("how", ["command", "modal"])
+async def test_declaration_is_stored_before_it_is_acknowledged(  # type: ignore[no-untyped-def]
+    world, tmp_path: Path, how: str
+) -> None:
+    """The ack promises the incident: a crash right after it must not lose the declaration.
+    While another connection holds SQLite's write lock the bot cannot commit, so it must
+    not answer either; once the lock goes, the answer comes with the incident stored."""
+    slack, bot, p = world
+    blocker = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    if how == "command":
+        send = bot.send.command("SEV1 Checkout down", user=p["alice"], channel=p["general"])
+    else:
+        values = {
+            "severity": {
+                "severity": {"type": "static_select", "selected_option": {"value": "SEV1"}}
+            },
+            "title": {"title": {"type": "plain_text_input", "value": "Checkout down"}},
+        }
+        send = bot.send.view_submission("declare_incident", values, user=p["alice"])
+    answer = asyncio.ensure_future(send)
+    try:
+        await asyncio.sleep(0.5)
+        assert not answer.done(), "acknowledged before the declaration was committed"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    r = await answer
+    assert r.status == 200
+    incident = await bot.services.store.find("INC-1")
+    assert incident is not None and incident.title == "Checkout down"
+    await eventually(lambda: slack.channel_by_name("incident-20260314-checkout-down"))

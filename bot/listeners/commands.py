@@ -135,19 +135,21 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_type="ephemeral", **(await incident_list(incidents, services)))
             return
         if isinstance(parsed, cmd.Declare):
-            # Ack first: creating the channel and posting takes longer than Slack's 3 s.
+            # Stored before the ack (a crash after it must not lose the declaration), the
+            # channel after it: creating and posting take longer than Slack's 3 s.
+            try:
+                opened = await services.incidents.open(
+                    severity=parsed.severity, title=parsed.title, user_id=user
+                )
+            except IncidentError as e:
+                await ack(response_type="ephemeral", text=str(e))
+                return
             await ack(
                 response_type="ephemeral",
                 text=f"Declaring {parsed.severity} *{escape(parsed.title)}*… "
                 "the channel is on its way.",
             )
-            try:
-                outcome = await services.incidents.declare(
-                    severity=parsed.severity, title=parsed.title, user_id=user
-                )
-            except IncidentError as e:
-                await respond(response_type="ephemeral", replace_original=False, text=str(e))
-                return
+            outcome = await services.incidents.set_up(opened)
             await respond(
                 response_type="ephemeral", replace_original=False, text=declare_reply(outcome)
             )

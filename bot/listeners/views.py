@@ -39,12 +39,14 @@ def register(app: AsyncApp, services: Services) -> None:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        await ack()
+        # Stored before the ack: once the modal closes, the declaration must survive a crash.
         try:
-            outcome = await services.incidents.declare(severity=severity, title=title, user_id=user)
-            text = declare_reply(outcome)
+            opened = await services.incidents.open(severity=severity, title=title, user_id=user)
         except IncidentError as e:
-            text = str(e)
+            await ack(response_action="errors", errors={Field.TITLE.value: str(e)})
+            return
+        await ack()
+        text = declare_reply(await services.incidents.set_up(opened))
         # A modal has no response_url: tell the declarer by DM.
         await client.chat_postMessage(channel=user, text=text)
 
