@@ -3,6 +3,7 @@ uses. Every message still arrives, once, in order per channel."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from tests.harness import eventually
@@ -24,24 +25,31 @@ async def test_a_whole_incident_through_429s_and_5xx(incident) -> None:  # type:
     for m in METHODS:  # the next calls of every method fail first
         slack.fail(m, status=429, retry_after=1)
         slack.fail(m, status=503)
-    await bot.send.command("SEV1 Storm", user=alice, channel=general.id)
-    storm = await eventually(lambda: slack.channel_by_name("incident-20260314-storm"), within=30)
-    await eventually(lambda: storm.pins, within=30)
 
-    async def say(text: str) -> None:
-        before = len(slack.responses)
+    def answered(expected: str) -> Callable[[], bool]:
+        return lambda: any(expected in str(r.get("text")) for r in slack.responses)
+
+    await bot.send.command("SEV1 Storm", user=alice, channel=general.id)
+    # The declarer's answer comes once the whole set-up is through the storm; waiting for
+    # any answer instead let the next command race this one's (and its posts).
+    await eventually(answered("INC-2 declared"), within=30)
+    storm = slack.channel_by_name("incident-20260314-storm")
+    assert storm is not None and storm.pins
+
+    async def say(text: str, expected: str) -> None:
         await bot.send.command(text, user=alice, channel=storm.id)
-        await eventually(lambda: len(slack.responses) > before, within=30)
+        await eventually(answered(expected), within=30)
 
     slack.fail("chat.postMessage", status=429, retry_after=1)
-    await say("update identified Found it")
+    await say("update identified Found it", "Update posted")
     slack.fail("chat.postMessage", status=500)
-    await say("escalate need a hand")
+    await say("escalate need a hand", "Escalated to")
     bot.services.clock.advance(timedelta(minutes=15))
     slack.fail("chat.postMessage", status=429, retry_after=1)
     await bot.services.scheduler.run_due()  # a reminder through a 429
     slack.fail("chat.postMessage", status=502)
-    await say("resolve Rolled back")
+    await say("resolve Rolled back", "INC-2 resolved")
+    assert not any("failed" in str(r.get("text")) for r in slack.responses), slack.responses
 
     texts = [m.text for m in storm.messages]
     order = ["INC-2: Storm", "Found it", "Escalating", "due a status update", "Resolved"]
