@@ -26,18 +26,20 @@ PENDING, CLAIMED, DONE, CANCELLED = "pending", "claimed", "done", "cancelled"
 SETUP = "setup"
 
 
-def setup_job(incident_id: int, now: datetime, worker: str) -> DueJob:
-    """The set-up row, already claimed by the process that runs it right away."""
+def setup_job(incident: Incident, now: datetime, worker: str | None) -> DueJob:
+    """The set-up row: claimed by `worker`, which runs it right away, or left for the
+    scheduler. Due at the declaration, so that a second one for it breaks uq_due_job_step."""
+    assert incident.id is not None
     return DueJob(
-        incident_id=incident_id,
+        incident_id=incident.id,
         key=SETUP,
         kind=SETUP,
         reason="declared",
-        due_at=now,
-        state=CLAIMED,
+        due_at=incident.declared_at,
+        state=CLAIMED if worker else PENDING,
         claimed_by=worker,
-        claimed_at=now,
-        attempts=1,
+        claimed_at=now if worker else None,
+        attempts=1 if worker else 0,
         token=uuid.uuid4().hex,
         created_at=now,
     )

@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 
 from bot import clocks
 from bot.clock import Clock
@@ -22,6 +25,7 @@ from bot.policy.templates import render
 from bot.policy_book import PolicyBook
 from bot.ports import INCIDENT_CONTROLS, Chat, ChatError, Message
 from bot.rendering import incident_values
+from bot.store.batch import IncidentWriter
 from bot.store.repo import Store
 from bot.store.tables import Incident, TimelineEntry
 
@@ -29,6 +33,9 @@ log = logging.getLogger(__name__)
 
 MAX_NAME_ATTEMPTS = 50
 MAX_TIMEOUTS = 3
+# A declaration is accepted right after the ack; one left unaccepted this long was cut
+# short by a crash (a slower process that gets there second simply stands back).
+ACCEPT_GRACE = timedelta(seconds=10)
 
 
 class IncidentError(Exception):
@@ -47,7 +54,6 @@ class Opened:
 
     incident: Incident
     severity: Severity
-    setup_job: int
 
 
 class Incidents:
@@ -60,6 +66,7 @@ class Incidents:
         # (the scheduler's: its lease must not take back a set-up that is merely slow).
         self.worker = "incidents"
         self.in_flight: set[int] = set()
+        self.writer = IncidentWriter(store)
 
     # -- declare -------------------------------------------------------------------
 
@@ -75,7 +82,10 @@ class Incidents:
 
     async def open(self, *, severity: str, title: str, user_id: str) -> Opened:
         """Commit the declaration. Callers acknowledge the declarer only after this: an
-        acknowledged declaration that a crash could still lose would be a broken promise."""
+        acknowledged declaration that a crash could still lose would be a broken promise.
+        Only the incident row is written here (batched with others arriving at the same
+        moment: a burst of declarations must still be answered within Slack's 3 s); its
+        timeline, clocks and set-up follow in `accept`."""
         sev = self.severity(severity)
         title = " ".join(title.split())
         if not title:
@@ -95,35 +105,74 @@ class Incidents:
             declared_at=now,
             severity_since=now,
         )
-        declared = TimelineEntry(
-            incident_id=0,
-            kind="declared",
-            occurred_at=now,
-            author_id=user_id,
-            text=f"{sev.name} declared: {title}",
-            key_event=True,
-        )
-        # The incident, its first timeline line, its clocks and its set-up (claimed by
-        # this process: if it dies half way, the scheduler finishes the set-up) commit
-        # together.
-        async with self.store.session() as s:
-            s.add(incident)
-            await s.flush()
-            assert incident.id is not None
-            declared.incident_id = incident.id
-            s.add(declared)
-            await clocks.replan(s, incident, pol, now)
-            setup = clocks.setup_job(incident.id, now, self.worker)
-            s.add(setup)
-            await s.commit()
-        assert setup.id is not None
+        await self.writer.add(incident)
         log.info("declared %s (%s)", incident.number, sev.name)
-        return Opened(incident, sev, setup.id)
+        return Opened(incident, sev)
+
+    async def accept(self, incident: Incident, worker: str | None) -> int | None:
+        """Write a declaration's first timeline line, its clocks and its set-up row
+        (claimed by `worker`, or left for the scheduler), all in one transaction. None
+        when that was done already: another process accepted it first."""
+        assert incident.id is not None
+        pol = await self.policy.of(incident)
+        now = self.clock.now()
+        async with self.store.session() as s:
+            inc = await s.get(Incident, incident.id)
+            if inc is None:
+                return None
+            setup = clocks.setup_job(inc, now, worker)
+            s.add(setup)
+            s.add(
+                TimelineEntry(
+                    incident_id=inc.id or 0,
+                    kind="declared",
+                    occurred_at=inc.declared_at,
+                    author_id=inc.declared_by,
+                    text=f"{inc.severity} declared: {inc.title}",
+                    key_event=True,
+                )
+            )
+            try:
+                await clocks.replan(s, inc, pol, now)
+                await s.commit()
+            except IntegrityError:  # uq_due_job_step: its set-up row exists already
+                await s.rollback()
+                return None
+        return setup.id
+
+    async def accept_unaccepted(self, declared_before: datetime) -> int:
+        """Accept, for the scheduler to set up, the declarations whose process died
+        between committing the incident and accepting it."""
+        declared = select(TimelineEntry.id).where(
+            TimelineEntry.incident_id == Incident.id, TimelineEntry.kind == "declared"
+        )
+        async with self.store.session() as s:
+            res = await s.exec(
+                select(Incident).where(
+                    col(Incident.resolved_at).is_(None),
+                    col(Incident.declared_at) < declared_before,
+                    ~declared.exists(),
+                )
+            )
+            orphans = list(res.all())
+        n = 0
+        for incident in orphans:
+            if await self.accept(incident, None) is not None:
+                log.warning(
+                    "%s was declared by a process that died: setting it up", incident.number
+                )
+                n += 1
+        return n
 
     async def set_up(self, opened: Opened) -> DeclareOutcome:
-        """Create, populate and announce the channel of a declaration just opened."""
+        """Accept a declaration just opened, then create, populate and announce its
+        channel."""
         outcome = DeclareOutcome(opened.incident)
-        await self._set_up_channel(outcome, opened.severity, opened.setup_job, None)
+        job = await self.accept(opened.incident, self.worker)
+        if job is None:  # the scheduler took it over: this process was too slow
+            outcome.problems.append("Its set-up was taken over by the scheduler.")
+            return outcome
+        await self._set_up_channel(outcome, opened.severity, job, None)
         return outcome
 
     async def resume_setup(self, incident_id: int, job_id: int, retry_since: datetime) -> None:

@@ -25,7 +25,7 @@ from bot import clocks
 from bot.clock import Clock
 from bot.delivery import CLOCK_SKEW, step_key
 from bot.escalation import Escalations
-from bot.incidents import Incidents
+from bot.incidents import ACCEPT_GRACE, Incidents
 from bot.nags import Nags
 from bot.planner import Kind, Reason
 from bot.policy_book import PolicyBook
@@ -115,7 +115,8 @@ class Scheduler:
         return sum(results)
 
     async def recover(self) -> int:
-        """Take back claims older than the lease: their process died mid-fire."""
+        """Take back claims older than the lease (their process died mid-fire), and accept
+        declarations whose process died before it could."""
         stale = self.clock.now() - self.lease
         dead = (col(DueJob.state) == clocks.CLAIMED) & (col(DueJob.claimed_at) < stale)
         if self.in_flight:
@@ -129,7 +130,7 @@ class Scheduler:
             n = int(res.rowcount or 0)
         if n:
             log.warning("took back %d reminder(s) claimed by a process that died", n)
-        return n
+        return n + await self.incidents.accept_unaccepted(self.clock.now() - ACCEPT_GRACE)
 
     async def _claim(self) -> list[tuple[int, int]]:
         """(job id, incident id) of the rows this process claimed, in due order."""

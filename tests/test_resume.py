@@ -151,6 +151,40 @@ async def test_a_declaration_cut_short_is_set_up_once_after_the_lease(
     assert world.count(ch.id, "Escalating") == 1
 
 
+async def test_a_declaration_acknowledged_then_cut_short_is_set_up_by_the_scheduler(
+    world: World,
+) -> None:
+    """The process died between committing the incident (then acking) and accepting it:
+    no timeline line, clocks or set-up row yet. The scheduler accepts and sets it up; the
+    dead process, had it only been slow, stands back."""
+    incidents = world.bot.services.incidents
+    opened = await incidents.open(severity="SEV-1", title="Disk full", user_id=world.alice)
+    await world.at(timedelta(seconds=5))  # within the grace: it may still be accepted
+    assert await world.timeline("declared") == [] and await world.rows("setup") == []
+    assert world.incident_channels() == []
+
+    await world.at(1 * M)
+    channels = world.incident_channels()
+    assert len(channels) == 1
+    ch = world.slack.channels[channels[0]]
+    assert world.alice in ch.members and len(ch.pins) == 1
+    assert world.count("incidents", "INC-1 declared") == 1
+    (line,) = await world.timeline("declared")
+    assert line.occurred_at == T0 and line.author_id == world.alice
+    (setup,) = await world.rows("setup")
+    assert setup.state == "done"
+    assert world.count(ch.id, "Escalating") == 1  # its clocks run from the declaration
+
+    late = await incidents.set_up(opened)  # the "dead" process was only slow
+    assert late.problems and len(world.incident_channels()) == 1
+    assert len(await world.timeline("declared")) == 1 and len(await world.rows("setup")) == 1
+
+    # A declaration accepted at once is never accepted again.
+    await _declared(world)
+    await world.at(10 * M)
+    assert len(await world.timeline("declared")) == 2 and len(await world.rows("setup")) == 2
+
+
 async def _declared(world: World) -> str:
     await world.bot.send.command("SEV-1 Disk full", user=world.alice, channel=world.general)
 

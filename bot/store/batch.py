@@ -1,37 +1,49 @@
-"""Write-behind batching for timeline lines: busy channels produce many small rows.
+"""Write-behind batching: many small rows, one transaction per batch.
 
 Callers await their own row: `add` returns only once the batch holding it has
-committed (True) or found it already recorded (False), so nothing is reported as
-recorded before it is. Rows go in with INSERT ... ON CONFLICT (source_key) DO
-NOTHING, one transaction per batch, instead of one ORM session per message.
+committed, so nothing is reported as stored before it is. Busy channels produce many
+timeline lines, and a burst of declarations many incident rows that must be committed
+before Slack gets its answer: one statement per batch instead of one ORM session each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
+from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.repo import Store
-from bot.store.tables import TimelineEntry
+from bot.store.tables import Incident, TimelineEntry
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
-COLUMNS = [c.name for c in TimelineEntry.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
+R = TypeVar("R")
+Rows = list[dict[str, Any]]
 
 
-class BatchWriter:
-    def __init__(self, store: Store) -> None:
+def columns(table: Any) -> list[str]:
+    return [c.name for c in table.__table__.columns if c.name != "id"]
+
+
+class Batcher(Generic[R]):
+    """Queue rows; the first caller of a quiet moment writes every row queued meanwhile."""
+
+    def __init__(
+        self, store: Store, write: Callable[[AsyncConnection, Rows], Awaitable[list[R]]]
+    ) -> None:
         self.store = store
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self._write = write
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[R]]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def add(self, entry: TimelineEntry) -> bool:
-        values = {c: getattr(entry, c) for c in COLUMNS}
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    async def add(self, values: dict[str, Any]) -> R:
+        fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((values, fut))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
@@ -41,33 +53,64 @@ class BatchWriter:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                results = await self._write([v for v, _ in batch])
+                async with self.store.engine.begin() as conn:
+                    results = await self._write(conn, [v for v, _ in batch])
             except Exception as e:  # each waiting caller sees the failure
-                log.exception("timeline batch of %d failed", len(batch))
+                log.exception("batch of %d rows failed", len(batch))
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(e)
                 continue
-            for (_, fut), inserted in zip(batch, results, strict=True):
+            for (_, fut), result in zip(batch, results, strict=True):
                 if not fut.done():
-                    fut.set_result(inserted)
+                    fut.set_result(result)
 
-    async def _write(self, rows: list[dict[str, Any]]) -> list[bool]:
-        engine = self.store.engine
-        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-        table = TimelineEntry.__table__  # type: ignore[attr-defined]
-        stmt = (
-            dialect.insert(table)
-            .on_conflict_do_nothing(index_elements=["source_key"])
-            .returning(table.c.source_key)
-        )
-        async with engine.begin() as conn:
-            # One multi-row statement; RETURNING names the rows that were new.
-            res = await conn.execute(stmt, rows)
-            new = {r[0] for r in res.all()}
-        results = []
-        for row in rows:
-            key = row["source_key"]
-            results.append(key in new)
-            new.discard(key)  # a key twice in one batch: only its first row is new
-        return results
+
+TIMELINE_COLUMNS = columns(TimelineEntry)
+INCIDENT_COLUMNS = columns(Incident)
+
+
+async def _timeline_rows(conn: AsyncConnection, rows: Rows) -> list[bool]:
+    """INSERT … ON CONFLICT (source_key) DO NOTHING: True for the rows that were new."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    table = TimelineEntry.__table__  # type: ignore[attr-defined]
+    stmt = (
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=["source_key"])
+        .returning(table.c.source_key)
+    )
+    new = {r[0] for r in (await conn.execute(stmt, rows)).all()}
+    results = []
+    for row in rows:
+        key = row["source_key"]
+        results.append(key in new)
+        new.discard(key)  # a key twice in one batch: only its first row is new
+    return results
+
+
+async def _incident_rows(conn: AsyncConnection, rows: Rows) -> list[int]:
+    """The new incidents' ids, in the order of the rows."""
+    table = Incident.__table__  # type: ignore[attr-defined]
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return [int(r[0]) for r in (await conn.execute(stmt, rows)).all()]
+
+
+class BatchWriter:
+    """Timeline lines; `add` says whether the line was new (False: recorded already)."""
+
+    def __init__(self, store: Store) -> None:
+        self._batcher: Batcher[bool] = Batcher(store, _timeline_rows)
+
+    async def add(self, entry: TimelineEntry) -> bool:
+        return await self._batcher.add({c: getattr(entry, c) for c in TIMELINE_COLUMNS})
+
+
+class IncidentWriter:
+    """Incident rows; `add` gives the incident its id."""
+
+    def __init__(self, store: Store) -> None:
+        self._batcher: Batcher[int] = Batcher(store, _incident_rows)
+
+    async def add(self, incident: Incident) -> Incident:
+        incident.id = await self._batcher.add({c: getattr(incident, c) for c in INCIDENT_COLUMNS})
+        return incident
