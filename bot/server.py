@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from bot import listeners
 from bot.services import Services
-from bot.slack_gateway import make_client
+from bot.slack_gateway import close_client, make_client
 from bot.statuspage.page import add_routes as add_status_routes
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,11 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "policy": services.policy.version[:12]})
 
 
+async def _close_clients(app: web.Application) -> None:
+    for key in (BOLT_KEY, RECORDER_KEY):
+        await close_client(app[key].client)
+
+
 def build_web(services: Services, bolt: AsyncApp | None = None) -> web.Application:
     app = web.Application()
     app[SERVICES_KEY] = services
@@ -113,6 +118,7 @@ def build_web(services: Services, bolt: AsyncApp | None = None) -> web.Applicati
     app[RECORDER_KEY] = build_bolt(services, recorder=True)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
+    app.on_cleanup.append(_close_clients)
     add_status_routes(app, services.status_page)
     return app
 

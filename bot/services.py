@@ -53,6 +53,9 @@ class Services:
     async def close(self) -> None:
         self.scheduler.stop()
         await self.store.close()
+        close = getattr(self.chat, "close", None)  # the Slack gateway's HTTP session
+        if close is not None:
+            await close()
 
 
 async def build_services(
