@@ -104,6 +104,7 @@ class Incidents:
             policy_version=self.policy.version,
             declared_at=now,
             severity_since=now,
+            accepted=False,
         )
         await self.writer.add(incident)
         log.info("declared %s (%s)", incident.number, sev.name)
@@ -118,8 +119,9 @@ class Incidents:
         now = self.clock.now()
         async with self.store.session() as s:
             inc = await s.get(Incident, incident.id)
-            if inc is None:
+            if inc is None or inc.accepted:
                 return None
+            inc.accepted = True
             setup = clocks.setup_job(inc, now, worker)
             s.add(setup)
             s.add(
@@ -143,15 +145,10 @@ class Incidents:
     async def accept_unaccepted(self, declared_before: datetime) -> int:
         """Accept, for the scheduler to set up, the declarations whose process died
         between committing the incident and accepting it."""
-        declared = select(TimelineEntry.id).where(
-            TimelineEntry.incident_id == Incident.id, TimelineEntry.kind == "declared"
-        )
         async with self.store.session() as s:
             res = await s.exec(
                 select(Incident).where(
-                    col(Incident.resolved_at).is_(None),
-                    col(Incident.declared_at) < declared_before,
-                    ~declared.exists(),
+                    col(Incident.accepted).is_(False), col(Incident.declared_at) < declared_before
                 )
             )
             orphans = list(res.all())

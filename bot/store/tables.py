@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -42,6 +43,9 @@ class Incident(SQLModel, table=True):
     snoozed_until: datetime | None = _dt()
     # Set when the bot was removed from the channel: its timeline stops there.
     bot_removed_at: datetime | None = _dt()
+    # False between the declaration's ack and its acceptance (timeline line, clocks,
+    # set-up row): one left False was cut short by a crash (Incidents.accept_unaccepted).
+    accepted: bool = Field(default=True, index=True, sa_column_kwargs={"server_default": sa.true()})
 
     @property
     def number(self) -> str:
