@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import signal
+import time
 from typing import Any
 
 from aiohttp import web
@@ -73,12 +74,37 @@ def _recorded_event(raw: bytes) -> bool:
         body = json.loads(raw)
     except ValueError:
         return False
+    return _recorded_body(body)
+
+
+def _recorded_body(body: Any) -> bool:
     event = body.get("event") if isinstance(body, dict) else None
     return (
         body.get("type") == "event_callback"
         and isinstance(event, dict)
         and event.get("type") in RECORDED_EVENTS
     )
+
+
+def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> Any:
+    """Socket Mode with the same split as /slack/events: the timeline's events are
+    acknowledged only once stored (Slack re-sends an envelope left unacknowledged), the
+    rest at once."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_bolt.adapter.socket_mode.async_internals import (
+        run_async_bolt_app,
+        send_async_response,
+    )
+    from slack_sdk.socket_mode.request import SocketModeRequest
+
+    class Handler(AsyncSocketModeHandler):
+        async def handle(self, client: Any, req: SocketModeRequest) -> None:  # type: ignore[override]
+            start = time.time()
+            recorded = req.type == "events_api" and _recorded_body(req.payload)
+            response = await run_async_bolt_app(recorder if recorded else self.app, req)
+            await send_async_response(client, req, response, start)
+
+    return Handler(bolt, app_token)
 
 
 async def slack_events(request: web.Request) -> web.Response:
@@ -151,7 +177,8 @@ async def serve_forever(services: Services) -> None:
     reloader = asyncio.create_task(watch_policy(services))
     bolt = build_bolt(services)
     # In Socket Mode /healthz still answers on $PORT so platforms can probe the process.
-    runner = web.AppRunner(build_web(services, bolt), access_log=None)
+    web_app = build_web(services, bolt)
+    runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", settings.port).start()
     # Commands are answered at once; what fell due while the bot was down fires now,
@@ -159,11 +186,10 @@ async def serve_forever(services: Services) -> None:
     services.scheduler.start()
     try:
         if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
             log.info("Socket Mode; /healthz on port %d", settings.port)
-            handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-            await handler.start_async()  # type: ignore[no-untyped-call]
+            assert settings.slack_app_token is not None
+            handler = socket_mode_handler(bolt, web_app[RECORDER_KEY], settings.slack_app_token)
+            await handler.start_async()
         else:
             log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
             stop = asyncio.Event()

@@ -72,6 +72,22 @@ class SlackSender:
         trigger: bool = True,
         retry_num: int | None = None,
     ) -> Response:
+        fields = self.command_fields(
+            text, user=user, channel=channel, command=command, trigger=trigger
+        )
+        return await self._form(fields, _retry_headers(retry_num, None))
+
+    def command_fields(
+        self,
+        text: str,
+        *,
+        user: str,
+        channel: str,
+        command: str = "/incident",
+        trigger: bool = True,
+    ) -> dict[str, str]:
+        """A slash command's fields (over HTTP they come form-encoded; in Socket Mode, as
+        an envelope's payload)."""
         channel_id, channel_name = self._channel(channel)
         fields = {
             "token": VERIFICATION_TOKEN,
@@ -89,7 +105,7 @@ class SlackSender:
         }
         if trigger:
             fields["trigger_id"] = self.slack.new_trigger_id(user)
-        return await self._form(fields, _retry_headers(retry_num, None))
+        return fields
 
     async def block_action(
         self,
@@ -182,8 +198,16 @@ class SlackSender:
         retry_num: int | None = None,
         retry_reason: str | None = None,
     ) -> Response:
+        body = json.dumps(self.event_callback(event, event_id=event_id)).encode()
+        headers = {"Content-Type": "application/json", **self._signed(body)}
+        return await self.raw(body, {**headers, **_retry_headers(retry_num, retry_reason)})
+
+    def event_callback(
+        self, event: dict[str, Any], *, event_id: str | None = None
+    ) -> dict[str, Any]:
+        """An Events API callback (the HTTP body; in Socket Mode, an envelope's payload)."""
         now = self.clock()
-        envelope = {
+        return {
             "token": VERIFICATION_TOKEN,
             "team_id": self.slack.team_id,
             "api_app_id": self.slack.app_id,
@@ -202,9 +226,6 @@ class SlackSender:
             ],
             "is_ext_shared_channel": False,
         }
-        body = json.dumps(envelope).encode()
-        headers = {"Content-Type": "application/json", **self._signed(body)}
-        return await self.raw(body, {**headers, **_retry_headers(retry_num, retry_reason)})
 
     async def raw(self, body: bytes, headers: dict[str, str]) -> Response:
         """POST exactly these bytes and headers (for bad-signature / stale-timestamp tests)."""

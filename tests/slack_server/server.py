@@ -19,6 +19,7 @@ from aiohttp import web
 from .errors import Args, RateLimited, SlackError
 from .handlers import HANDLERS
 from .models import Call
+from .socket_mode import SocketMode
 from .spec import check_required, check_scopes, load_spec
 from .workspace import Workspace
 
@@ -57,6 +58,7 @@ class FakeSlack(Workspace):
         self._stalls: dict[str, deque[tuple[float, bool]]] = {}
         self._response_keys: set[str] = set()
         self._runner: web.AppRunner | None = None
+        self.socket_mode = SocketMode(self.app_id)
 
     @classmethod
     def from_manifest(
@@ -87,6 +89,7 @@ class FakeSlack(Workspace):
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{key}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/link/", self.socket_mode.handle)
         # slack_sdk sends many POST methods' arguments in the query string (blocks included),
         # which real Slack accepts: lift aiohttp's 8 KiB request-line limit.
         self._runner = web.AppRunner(app, access_log=None, max_line_size=1 << 20)
@@ -191,6 +194,10 @@ class FakeSlack(Workspace):
 
     def _dispatch(self, method: str, token: str, args: Args) -> Reply:
         spec = load_spec(method)
+        if method == "apps.connections.open":  # the one method for the app-level token
+            if token != self.socket_mode.app_token:
+                return Reply(200, {"ok": False, "error": "invalid_auth" if token else "not_authed"})
+            return Reply(200, {"ok": True, **self.socket_mode.open(self.base_url)})
         handler = HANDLERS.get(method)
         if spec is None or handler is None:
             return Reply(200, {"ok": False, "error": "unknown_method", "req_method": method})
