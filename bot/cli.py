@@ -191,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs every run of the scheduler's tick at INFO: 8 lines a second.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except SettingsError as e:
