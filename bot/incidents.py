@@ -167,7 +167,10 @@ class Incidents:
         outcome = DeclareOutcome(opened.incident)
         job = await self.accept(opened.incident, self.worker)
         if job is None:  # the scheduler took it over: this process was too slow
-            outcome.problems.append("Its set-up was taken over by the scheduler.")
+            outcome.problems.append(
+                "This process was slow to finish declaring it, so the scheduler took its "
+                "set-up over: the channel will appear in a moment (`/incident list` shows it)."
+            )
             return outcome
         await self._set_up_channel(outcome, opened.severity, job, None)
         return outcome
