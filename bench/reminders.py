@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.report import report  # noqa: E402
-from bot import clocks  # noqa: E402
+from bot.planning import due_jobs  # noqa: E402
 from bot.policy.loader import load_policy  # noqa: E402
 from bot.store.engine import make_engine, migrate  # noqa: E402
 from bot.store.repo import Store  # noqa: E402
@@ -88,7 +88,7 @@ async def seed(
                 )
                 s.add(inc)
                 await s.flush()
-                await clocks.replan(s, inc, loaded.policy, declared)
+                await due_jobs.replan(s, inc, loaded.policy, declared)
                 due[ch] = at
             await s.commit()
     await store.close()

@@ -54,7 +54,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.server import serve_forever
     from bot.services import build_services
-    from bot.slack_gateway import SlackChat, make_client
+    from bot.slack.gateway import SlackChat, make_client
 
     async def run() -> None:
         chat = SlackChat(make_client(settings))
@@ -72,8 +72,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.dryrun.simulate import simulate
     from bot.policy.durations import parse_duration
-    from bot.simulate import simulate
 
     path = args.policy or settings.policy_path
     try:
@@ -120,10 +120,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from bot.clock import SystemClock
-    from bot.report import Reports
+    from bot.incidents.report import Reports
+    from bot.incidents.timeline import Timeline
     from bot.store.engine import make_engine, migrate
     from bot.store.repo import Store
-    from bot.timeline import Timeline
 
     try:
         loaded = load_policy(settings.policy_path)

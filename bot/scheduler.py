@@ -21,14 +21,14 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot import clocks
 from bot.clock import Clock
-from bot.delivery import CLOCK_SKEW, step_key
-from bot.escalation import Escalations
-from bot.incidents import ACCEPT_GRACE, Incidents
-from bot.nags import Nags
-from bot.planner import Kind, Reason
-from bot.policy_book import PolicyBook
+from bot.incidents.chat import CLOCK_SKEW, step_key
+from bot.incidents.declare import ACCEPT_GRACE, Incidents
+from bot.incidents.escalation import Escalations
+from bot.incidents.policy_book import PolicyBook
+from bot.incidents.reminders import Nags
+from bot.planning import due_jobs
+from bot.planning.planner import Kind, Reason
 from bot.store.repo import Store
 from bot.store.tables import DueJob, Incident, TimelineEntry
 
@@ -118,13 +118,13 @@ class Scheduler:
         """Take back claims older than the lease (their process died mid-fire), and accept
         declarations whose process died before it could."""
         stale = self.clock.now() - self.lease
-        dead = (col(DueJob.state) == clocks.CLAIMED) & (col(DueJob.claimed_at) < stale)
+        dead = (col(DueJob.state) == due_jobs.CLAIMED) & (col(DueJob.claimed_at) < stale)
         if self.in_flight:
             mine = (col(DueJob.claimed_by) == self.worker) & col(DueJob.id).in_(self.in_flight)
             dead = dead & ~mine
         async with self.store.session() as s:
             res = await s.exec(  # type: ignore[call-overload]
-                update(DueJob).where(dead).values(state=clocks.PENDING, claimed_by=None)
+                update(DueJob).where(dead).values(state=due_jobs.PENDING, claimed_by=None)
             )
             await s.commit()
             n = int(res.rowcount or 0)
@@ -138,10 +138,10 @@ class Scheduler:
         async with self.store.session() as s:
             q = (
                 select(DueJob.id, DueJob.incident_id)
-                .where(DueJob.state == clocks.PENDING, col(DueJob.due_at) <= now)
+                .where(DueJob.state == due_jobs.PENDING, col(DueJob.due_at) <= now)
                 # A set-up to finish comes before its incident's reminders, which need
                 # the channel; otherwise in due order.
-                .order_by(col(DueJob.due_at), col(DueJob.kind) != clocks.SETUP, col(DueJob.id))
+                .order_by(col(DueJob.due_at), col(DueJob.kind) != due_jobs.SETUP, col(DueJob.id))
                 .limit(self.batch)
             )
             if self.store.engine.dialect.name == "postgresql":
@@ -151,9 +151,9 @@ class Scheduler:
             for job_id, incident_id in rows:
                 res = await s.exec(  # type: ignore[call-overload]
                     update(DueJob)
-                    .where(col(DueJob.id) == job_id, col(DueJob.state) == clocks.PENDING)
+                    .where(col(DueJob.id) == job_id, col(DueJob.state) == due_jobs.PENDING)
                     .values(
-                        state=clocks.CLAIMED,
+                        state=due_jobs.CLAIMED,
                         claimed_by=self.worker,
                         claimed_at=now,
                         attempts=col(DueJob.attempts) + 1,
@@ -177,12 +177,12 @@ class Scheduler:
             job = await s.get(DueJob, job_id)
             assert job is not None
             incident = await s.get(Incident, job.incident_id)
-            if job.kind == clocks.SETUP:  # a declaration cut short by a crash: finish it
+            if job.kind == due_jobs.SETUP:  # a declaration cut short by a crash: finish it
                 still = incident is not None
             elif incident is not None and incident.channel_id is None:
-                if await clocks.setting_up(s, incident):
+                if await due_jobs.setting_up(s, incident):
                     # Its channel is on its way: put the row back for a later pass.
-                    job.state, job.claimed_by = clocks.PENDING, None
+                    job.state, job.claimed_by = due_jobs.PENDING, None
                     job.attempts -= 1
                     s.add(job)
                     await s.commit()
@@ -190,13 +190,13 @@ class Scheduler:
                 still = True  # no channel, ever: the step itself reports what it can
             else:
                 wanted = (
-                    await clocks.planned(s, incident, await self.policy.of(incident))
+                    await due_jobs.planned(s, incident, await self.policy.of(incident))
                     if incident
                     else []
                 )
                 still = any(d.key == job.key and d.due_at == job.due_at for d in wanted)
             channel = incident.channel_id if incident else None
-            if not still and job.attempts > 1 and job.kind != clocks.SETUP and channel:
+            if not still and job.attempts > 1 and job.kind != due_jobs.SETUP and channel:
                 # No longer wanted (resolved, updated meanwhile), but a process died on it:
                 # it may have gone out. If so it is recorded, not forgotten.
                 since = job.due_at
@@ -210,12 +210,12 @@ class Scheduler:
                         job.incident_id,
                         job.attempts - 1,
                     )
-                job.state, job.finished_at = clocks.CANCELLED, now
+                job.state, job.finished_at = due_jobs.CANCELLED, now
                 s.add(job)
-                if incident is not None and job.kind != clocks.SETUP:
+                if incident is not None and job.kind != due_jobs.SETUP:
                     # Whatever changed the plan should have replanned; if a race left the
                     # step it wants now without a row, this writes it.
-                    await clocks.replan(s, incident, await self.policy.of(incident), now)
+                    await due_jobs.replan(s, incident, await self.policy.of(incident), now)
                 await s.commit()
                 return False
             kind, level, reason, incident_id = job.kind, job.level, job.reason, job.incident_id
@@ -225,7 +225,7 @@ class Scheduler:
             assert channel is not None
             return await self._settle(job_id, channel, since)
         try:
-            if kind == clocks.SETUP:
+            if kind == due_jobs.SETUP:
                 await self.incidents.resume_setup(incident_id, job_id, retry_since or now)
             elif kind == Kind.NAG:
                 await self.nags.nag(incident_id, job_id=job_id, retry_since=retry_since)
@@ -250,9 +250,9 @@ class Scheduler:
             job = await s.get(DueJob, job_id)
             assert job is not None
             if sent is None:
-                job.state, job.finished_at = clocks.CANCELLED, now
+                job.state, job.finished_at = due_jobs.CANCELLED, now
             else:
-                job.state, job.finished_at = clocks.DONE, now
+                job.state, job.finished_at = due_jobs.DONE, now
                 what = "Update reminder" if job.kind == Kind.NAG else f"Escalation {job.level}"
                 s.add(
                     TimelineEntry(
@@ -267,7 +267,7 @@ class Scheduler:
             s.add(job)
             incident = await s.get(Incident, job.incident_id)
             if incident is not None:  # as when cancelling: the plan's current step has a row
-                await clocks.replan(s, incident, await self.policy.of(incident), now)
+                await due_jobs.replan(s, incident, await self.policy.of(incident), now)
             await s.commit()
         return sent is not None
 

@@ -15,9 +15,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from sqlalchemy import text
 
-from bot import listeners
 from bot.services import Services
-from bot.slack_gateway import close_client, make_client
+from bot.slack import listeners
+from bot.slack.gateway import close_client, make_client
 from bot.statuspage.page import add_routes as add_status_routes
 
 log = logging.getLogger(__name__)

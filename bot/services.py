@@ -6,22 +6,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
-from bot.controls import Controls
-from bot.escalation import Escalations
-from bot.incidents import Incidents
-from bot.nags import Nags
+from bot.incidents.chat import Chat
+from bot.incidents.controls import Controls
+from bot.incidents.declare import Incidents
+from bot.incidents.escalation import Escalations
+from bot.incidents.policy_book import PolicyBook
+from bot.incidents.publish import Publisher
+from bot.incidents.reminders import Nags
+from bot.incidents.report import Reports, deliver
+from bot.incidents.timeline import Timeline
 from bot.policy.loader import LoadedPolicy, load_policy
-from bot.policy_book import PolicyBook
-from bot.ports import Chat
-from bot.report import Reports, deliver
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.statuspage.page import StatusPage
-from bot.statuspage.publish import Publisher
 from bot.store.engine import make_engine, migrate
 from bot.store.repo import Store
 from bot.store.tables import Incident
-from bot.timeline import Timeline
 
 
 @dataclass

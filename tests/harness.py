@@ -11,13 +11,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
-from bot.pacing import Pacer
+from bot.incidents.chat import Chat
 from bot.policy.loader import LoadedPolicy, load_policy
-from bot.ports import Chat
 from bot.server import start_http
 from bot.services import Services, build_services
 from bot.settings import Settings
-from bot.slack_gateway import SlackChat, make_client
+from bot.slack.gateway import SlackChat, make_client
+from bot.slack.pacing import Pacer
 from tests.slack_requests import SlackSender
 from tests.slack_server import FakeSlack
 

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from bot.clock import VirtualClock
-from bot.ids import Action
+from bot.slack.ids import Action
 from bot.store.tables import DueJob, Page
 from tests.harness import ROOT, Bot, eventually, start_bot
 from tests.slack_server import FakeSlack

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.command import (
+from bot.slack.command import (
     IN_INCIDENT,
     TITLE_MAX_LEN,
     VERBS,

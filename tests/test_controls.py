@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.ids import Action, View
+from bot.slack.ids import Action, View
 from bot.store.tables import DueJob, Page
 from tests.harness import Bot, eventually
 from tests.slack_server import FakeSlack

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import select
 
 from bot.clock import VirtualClock
-from bot.ids import Action, View
+from bot.slack.ids import Action, View
 from bot.store.tables import DueJob, Incident, Page, Participant, TimelineEntry
 from tests.harness import ROOT, TEST_POLICY, Bot, eventually, start_bot
 from tests.slack_requests import Response

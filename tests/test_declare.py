@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import VirtualClock
-from bot.ids import Action
+from bot.slack.ids import Action
 from tests.harness import Bot, eventually, start_bot
 from tests.slack_server import FakeSlack
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ports import ChatError, Message
+from bot.incidents.chat import ChatError, Message
 from bot.settings import Settings
-from bot.slack_gateway import SlackChat, escape, make_client
+from bot.slack.gateway import SlackChat, escape, make_client
 from tests.slack_server import FakeSlack
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ids import Action
+from bot.slack.ids import Action
 from tests.harness import eventually
 
 

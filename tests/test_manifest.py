@@ -9,11 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from bot.ids import SHORTCUT_ADD_TO_TIMELINE, SLASH_COMMAND
+from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, SLASH_COMMAND
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
-LISTENERS = "\n".join(p.read_text() for p in (ROOT / "bot/listeners").glob("*.py"))
+LISTENERS = "\n".join(p.read_text() for p in (ROOT / "bot/slack/listeners").glob("*.py"))
 
 
 def handled_events() -> set[str]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.naming import (
+from bot.incidents.channel_names import (
     FALLBACK_SLUG,
     MAX_CHANNEL_NAME_LEN,
     PLACEHOLDERS,

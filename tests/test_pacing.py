@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.pacing import Pacer
-from bot.ports import Message
+from bot.incidents.chat import Message
 from bot.settings import Settings
-from bot.slack_gateway import SlackChat, make_client
+from bot.slack.gateway import SlackChat, make_client
+from bot.slack.pacing import Pacer
 from tests.slack_server import FakeSlack
 
 

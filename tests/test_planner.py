@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.planner import ClockState, Due, Kind, Page, Reason, next_level, plan
+from bot.planning.planner import ClockState, Due, Kind, Page, Reason, next_level, plan
 from bot.policy.loader import load_policy
 from bot.policy.model import Policy
 

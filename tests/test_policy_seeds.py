@@ -1,6 +1,6 @@
 """Each shipped policy says what its runbook (../shared/seeds) says.
 
-Facts are checked on the loaded model, through the planner (`bot.planner.plan`, the one
+Facts are checked on the loaded model, through the planner (`bot.planning.planner.plan`, the one
 function `serve` and `simulate` both use to decide what is due), through the channel
 naming rules, and end to end through `simulate` for the chain that matters most.
 """
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.naming import channel_name, is_valid_channel_name
-from bot.planner import ClockState, Due, Kind, Page, Reason, next_level, plan
+from bot.dryrun.simulate import Simulation, simulate
+from bot.incidents.channel_names import channel_name, is_valid_channel_name
+from bot.planning.planner import ClockState, Due, Kind, Page, Reason, next_level, plan
 from bot.policy import load_policy
 from bot.policy.model import Policy, Severity
 from bot.policy.templates import PLACEHOLDERS, render
-from bot.simulate import Simulation, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = sorted((ROOT / "policies").glob("*.yaml"))

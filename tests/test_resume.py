@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import select
 
 from bot.clock import VirtualClock
-from bot.ports import Chat, Message
+from bot.incidents.chat import Chat, Message
 from bot.store.tables import DueJob, TimelineEntry
 from tests.harness import ROOT, Bot, eventually, start_bot
 from tests.slack_server import FakeSlack

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ids import SHORTCUT_ADD_TO_TIMELINE, View
+from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, View
 from tests.harness import eventually
 
 

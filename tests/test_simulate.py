@@ -8,8 +8,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from bot.dryrun.simulate import simulate
 from bot.policy.loader import load_policy
-from bot.simulate import simulate
 from tests.harness import ROOT
 
 

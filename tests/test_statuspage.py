@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.ids import Action, View
-from bot.incidents import IncidentError
+from bot.incidents.declare import IncidentError
+from bot.slack.ids import Action, View
 from bot.store.tables import Publication
 from tests.harness import Bot, eventually
 

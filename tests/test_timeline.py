@@ -134,7 +134,7 @@ async def test_the_bots_own_posts_are_recorded(incident) -> None:  # type: ignor
 async def test_concurrent_duplicates_in_one_batch_record_once(incident) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
-    from bot.timeline import Posted
+    from bot.incidents.timeline import Posted
 
     _, bot, ch, alice = incident
     same = Posted(channel=ch, ts="1773480700.000100", author=alice, text="dup")

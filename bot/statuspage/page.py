@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
-from bot.policy_book import PolicyBook
-from bot.statuspage.publish import public_incidents
+from bot.incidents.policy_book import PolicyBook
+from bot.incidents.publish import public_incidents
 from bot.store.repo import Store
 from bot.store.tables import Incident, Publication
 

@@ -35,7 +35,7 @@ class Incident(SQLModel, table=True):
     acknowledged_at: datetime | None = _dt()
     resolved_at: datetime | None = _dt(index=True)
     summary: str | None = None
-    # Clock state the planner reads (bot/planner.py ClockState).
+    # Clock state the planner reads (bot/planning/planner.py ClockState).
     severity_since: datetime | None = _dt()
     last_nag_at: datetime | None = _dt()
     nags_since_update: int = 0

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from bot.blocks import MAX_BLOCKS_VIEW, Block, button, header, section
-from bot.ids import Action
+from bot.incidents.values import age, fmt_time
 from bot.policy.model import Policy
-from bot.rendering import age, fmt_time
-from bot.slack_gateway import escape
+from bot.slack.blocks import MAX_BLOCKS_VIEW, Block, button, header, section
+from bot.slack.gateway import escape
+from bot.slack.ids import Action
 from bot.store.repo import Store
 from bot.store.tables import DueJob, Incident, Participant
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock
+from bot.incidents.chat import ChatError, Message
 from bot.policy.model import Policy
-from bot.ports import ChatError, Message
 
 
 @dataclass

@@ -16,15 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot import clocks
 from bot.clock import Clock
-from bot.delivery import post_once, step_key
-from bot.naming import channel_name, with_suffix
+from bot.incidents.channel_names import channel_name, with_suffix
+from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message, post_once, step_key
+from bot.incidents.policy_book import PolicyBook
+from bot.incidents.values import incident_values
+from bot.planning import due_jobs
 from bot.policy.model import Severity
 from bot.policy.templates import render
-from bot.policy_book import PolicyBook
-from bot.ports import INCIDENT_CONTROLS, Chat, ChatError, Message
-from bot.rendering import incident_values
 from bot.store.batch import IncidentWriter
 from bot.store.repo import Store
 from bot.store.tables import Incident, TimelineEntry
@@ -122,7 +121,7 @@ class Incidents:
             if inc is None or inc.accepted:
                 return None
             inc.accepted = True
-            setup = clocks.setup_job(inc, now, worker)
+            setup = due_jobs.setup_job(inc, now, worker)
             s.add(setup)
             s.add(
                 TimelineEntry(
@@ -135,7 +134,7 @@ class Incidents:
                 )
             )
             try:
-                await clocks.replan(s, inc, pol, now)
+                await due_jobs.replan(s, inc, pol, now)
                 await s.commit()
             except IntegrityError:  # uq_due_job_step: its set-up row exists already
                 await s.rollback()
@@ -204,7 +203,7 @@ class Incidents:
                 self.in_flight.discard(job_id)
         if job_id is not None:
             async with self.store.session() as s:
-                await clocks.finish(s, job_id, self.clock.now())
+                await due_jobs.finish(s, job_id, self.clock.now())
                 await s.commit()
 
     async def _set_up_steps(

@@ -7,12 +7,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.controls import SNOOZE_CHOICES
-from bot.ids import Field, View
-from bot.incidents import IncidentError
-from bot.listeners.render import declare_reply
+from bot.incidents.controls import SNOOZE_CHOICES
+from bot.incidents.declare import IncidentError
 from bot.policy.durations import format_duration
 from bot.services import Services
+from bot.slack.ids import Field, View
+from bot.slack.replies import declare_reply
 
 
 def _value(view: dict[str, Any], field: Field) -> str:

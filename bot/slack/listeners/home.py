@@ -9,10 +9,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import declare_modal
-from bot.home import home_view
-from bot.ids import Action
 from bot.services import Services
+from bot.slack.blocks import declare_modal
+from bot.slack.home_view import home_view
+from bot.slack.ids import Action
 
 log = logging.getLogger(__name__)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.blocks import section
-from bot.command import Vocabulary, normalise
-from bot.incidents import DeclareOutcome
+from bot.incidents.declare import DeclareOutcome
+from bot.incidents.values import age
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
-from bot.rendering import age
 from bot.services import Services
-from bot.slack_gateway import escape
+from bot.slack.blocks import section
+from bot.slack.command import Vocabulary, normalise
+from bot.slack.gateway import escape
 from bot.store.tables import Incident
 
 

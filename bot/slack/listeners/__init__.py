@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import actions, commands, events, home, shortcuts, views
 from bot.services import Services
+from bot.slack.listeners import actions, commands, events, home, shortcuts, submissions
 
 
 def register(app: AsyncApp, services: Services) -> None:
     commands.register(app, services)
-    views.register(app, services)
-    views.register_controls(app, services)
+    submissions.register(app, services)
+    submissions.register_controls(app, services)
     actions.register(app, services)
     events.register(app, services)
     home.register(app, services)

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from bot.incidents.chat import Chat
+from bot.incidents.timeline import Timeline
+from bot.incidents.values import Refs, incident_values
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
 from bot.policy.templates import render
-from bot.ports import Chat
-from bot.rendering import Refs, incident_values
 from bot.store.repo import Store
 from bot.store.tables import Incident, Page, TimelineEntry
-from bot.timeline import Timeline
 
 # Typed entries of the bot's own actions, and how a reader calls them.
 KIND_LABEL = {

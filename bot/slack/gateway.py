@@ -20,10 +20,10 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import fallback_text, message_blocks
-from bot.pacing import Pacer
-from bot.ports import ChatError, Message
+from bot.incidents.chat import ChatError, Message
 from bot.settings import Settings
+from bot.slack.blocks import fallback_text, message_blocks
+from bot.slack.pacing import Pacer
 
 log = logging.getLogger(__name__)
 

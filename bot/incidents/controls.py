@@ -16,17 +16,17 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot import clocks
 from bot.clock import Clock
-from bot.escalation import Escalations
-from bot.incidents import IncidentError
+from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message
+from bot.incidents.declare import IncidentError
+from bot.incidents.escalation import Escalations
+from bot.incidents.policy_book import PolicyBook
+from bot.incidents.values import fmt_time, incident_values
+from bot.planning import due_jobs
 from bot.policy.durations import format_duration
 from bot.policy.model import Action as PolicyAction
 from bot.policy.model import Grant, Policy
 from bot.policy.templates import render
-from bot.policy_book import PolicyBook
-from bot.ports import INCIDENT_CONTROLS, Chat, ChatError, Message
-from bot.rendering import fmt_time, incident_values
 from bot.store.repo import Store
 from bot.store.tables import Incident, Page, Participant, TimelineEntry
 
@@ -147,7 +147,7 @@ class Controls:
                     data=data,
                 )
             )
-            await clocks.replan(s, inc, (await self.policy.of(incident)), now)
+            await due_jobs.replan(s, inc, (await self.policy.of(incident)), now)
             await s.commit()
             return inc
 
@@ -288,7 +288,7 @@ class Controls:
                     key_event=True,
                 )
             )
-            await clocks.replan(s, inc, (await self.policy.of(incident)), now)
+            await due_jobs.replan(s, inc, (await self.policy.of(incident)), now)
             await s.commit()
         await self._post(
             inc,

@@ -9,15 +9,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import command as cmd
-from bot.blocks import declare_modal
-from bot.controls import collect_failed_posts
-from bot.ids import SLASH_COMMAND
-from bot.incidents import IncidentError
-from bot.listeners.render import declare_reply, incident_list, vocabulary
-from bot.modals import update_modal
+from bot.incidents.controls import collect_failed_posts
+from bot.incidents.declare import IncidentError
 from bot.services import Services
-from bot.slack_gateway import escape
+from bot.slack import command as cmd
+from bot.slack.blocks import declare_modal
+from bot.slack.gateway import escape
+from bot.slack.ids import SLASH_COMMAND
+from bot.slack.modals import update_modal
+from bot.slack.replies import declare_reply, incident_list, vocabulary
 from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)

@@ -9,12 +9,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.controls import SNOOZE_CHOICES
-from bot.ids import Action
-from bot.incidents import IncidentError
-from bot.modals import resolve_modal, severity_modal, snooze_modal, update_modal
+from bot.incidents.controls import SNOOZE_CHOICES
+from bot.incidents.declare import IncidentError
 from bot.policy.model import Action as PolicyAction
 from bot.services import Services
+from bot.slack.ids import Action
+from bot.slack.modals import resolve_modal, severity_modal, snooze_modal, update_modal
 from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)

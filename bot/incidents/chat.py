@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+log = logging.getLogger(__name__)
+
 
 class Control(StrEnum):
-    """Buttons the domain asks for; the Slack side renders them (bot/blocks.py)."""
+    """Buttons the domain asks for; the Slack side renders them (bot/slack/blocks.py)."""
 
     POST_UPDATE = "post_update"
     CHANGE_SEVERITY = "change_severity"
@@ -97,3 +101,28 @@ class Chat(Protocol):
     def literal(self, text: str) -> str:
         """User-typed text made safe to embed in formatted message text."""
         ...
+
+
+# -- posting a step's message at most once across crashes ---------------------------
+# A step (a reminder, a page, a channel set-up) cut short by a crash is run again. Each
+# of its messages carries a step key; on the re-run a message is first looked for in
+# the conversation's recent history and posted only if it is not there.
+
+# Slack's message ts comes from Slack's clock, not ours: look a little further back.
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+def step_key(step: str, where: str, part: str = "") -> str:
+    return f"{step}:{where}" + (f":{part}" if part else "")
+
+
+async def post_once(chat: Chat, where: str, message: Message, retry_since: datetime | None) -> str:
+    """Post `message` to `where`; when `retry_since` is given (a re-run of a step first
+    tried after that instant), return the ts of the copy already posted, if any."""
+    if retry_since is not None and message.step:
+        since = (retry_since - CLOCK_SKEW).timestamp()
+        ts = await chat.find_posted(where, message.step, since)
+        if ts is not None:
+            log.info("%s already reached %s before a restart; not sent again", message.step, where)
+            return ts
+    return await chat.post(where, message)

@@ -11,11 +11,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import clip, option
-from bot.ids import SHORTCUT_ADD_TO_TIMELINE, Field, View
+from bot.incidents.timeline import ts_time
 from bot.services import Services
-from bot.slack_gateway import escape
-from bot.timeline import ts_time
+from bot.slack.blocks import clip, option
+from bot.slack.gateway import escape
+from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, Field, View
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.blocks import Block, clip, option
-from bot.ids import Field, View
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
+from bot.slack.blocks import Block, clip, option
+from bot.slack.ids import Field, View
 from bot.store.tables import Incident
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.planner import ClockState, Due, Page, plan
+from bot.planning.planner import ClockState, Due, Page, plan
 from bot.policy.model import Policy
 from bot.store.tables import DueJob, Incident
 from bot.store.tables import Page as PageRow

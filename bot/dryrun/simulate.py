@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import VirtualClock
-from bot.clocks import next_due
+from bot.dryrun.recording_chat import Event, RecordingChat
+from bot.planning.due_jobs import next_due
 from bot.policy.durations import format_duration
 from bot.policy.loader import LoadedPolicy
-from bot.recorder import Event, RecordingChat
 from bot.services import Services, build_services
 from bot.settings import Settings
 

@@ -9,13 +9,13 @@ from datetime import datetime
 from sqlmodel import col, or_, select
 
 from bot.clock import Clock
-from bot.controls import Controls
-from bot.incidents import IncidentError
+from bot.incidents.chat import Chat
+from bot.incidents.controls import Controls
+from bot.incidents.declare import IncidentError
+from bot.incidents.policy_book import PolicyBook
+from bot.incidents.values import fmt_time, incident_values
 from bot.policy.durations import format_duration
 from bot.policy.templates import render
-from bot.policy_book import PolicyBook
-from bot.ports import Chat
-from bot.rendering import fmt_time, incident_values
 from bot.store.repo import Store
 from bot.store.tables import Incident, Publication, TimelineEntry
 

@@ -8,15 +8,14 @@ from datetime import datetime
 
 from sqlmodel import select
 
-from bot import clocks
 from bot.clock import Clock
-from bot.delivery import post_once, step_key
-from bot.planner import Reason, next_level
+from bot.incidents.chat import Chat, ChatError, Message, post_once, step_key
+from bot.incidents.policy_book import PolicyBook
+from bot.incidents.values import incident_values
+from bot.planning import due_jobs
+from bot.planning.planner import Reason, next_level
 from bot.policy.model import Level, Policy
 from bot.policy.templates import render
-from bot.policy_book import PolicyBook
-from bot.ports import Chat, ChatError, Message
-from bot.rendering import incident_values
 from bot.store.repo import Store
 from bot.store.tables import Incident, Page, TimelineEntry
 
@@ -55,7 +54,7 @@ class Escalations:
             incident = await s.get(Incident, incident_id)
             if incident is None:
                 return None
-            state = clocks.clock_state(incident, await clocks.pages_of(s, incident_id))
+            state = due_jobs.clock_state(incident, await due_jobs.pages_of(s, incident_id))
         pol = await self.policy.of(incident)
         level = next_level(state, pol)
         if level is None:
@@ -119,8 +118,8 @@ class Escalations:
                     data={"level": level_index, "reason": reason.value, "users": targets.users},
                 )
             )
-            await clocks.finish(s, job_id, now)
-            await clocks.replan(s, inc, pol, now)
+            await due_jobs.finish(s, job_id, now)
+            await due_jobs.replan(s, inc, pol, now)
             await s.commit()
 
     async def _targets(self, pol: Policy, level: Level) -> Targets:

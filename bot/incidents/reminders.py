@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot import clocks
 from bot.clock import Clock
-from bot.delivery import post_once, step_key
+from bot.incidents.chat import Chat, ChatError, Control, Message, post_once, step_key
+from bot.incidents.policy_book import PolicyBook
+from bot.incidents.values import incident_values
+from bot.planning import due_jobs
 from bot.policy.templates import render
-from bot.policy_book import PolicyBook
-from bot.ports import Chat, ChatError, Control, Message
-from bot.rendering import incident_values
 from bot.store.repo import Store
 from bot.store.tables import Incident, TimelineEntry
 
@@ -65,6 +64,6 @@ class Nags:
                     data={"commander": inc.commander_id, "count": inc.nags_since_update},
                 )
             )
-            await clocks.finish(s, job_id, now)
-            await clocks.replan(s, inc, await self.policy.of(inc), now)
+            await due_jobs.finish(s, job_id, now)
+            await due_jobs.replan(s, inc, await self.policy.of(inc), now)
             await s.commit()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.ids import Action, Field, View
+from bot.incidents.chat import Control, Message
 from bot.policy.model import Policy
-from bot.ports import Control, Message
+from bot.slack.ids import Action, Field, View
 
 MAX_BLOCKS_MESSAGE = 50
 MAX_BLOCKS_VIEW = 100

@@ -8,8 +8,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.incidents.timeline import Deleted, Edited, Posted
 from bot.services import Services
-from bot.timeline import Deleted, Edited, Posted
 
 log = logging.getLogger(__name__)
 
