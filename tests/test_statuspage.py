@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.incidents.declare import IncidentError
+from bot.incidents.errors import IncidentError
 from bot.slack.ids import Action, View
 from bot.store.tables import Publication
 from tests.harness import Bot, eventually

@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from bot.clock import Clock
 from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message
-from bot.incidents.declare import IncidentError
+from bot.incidents.errors import IncidentError
 from bot.incidents.escalation import Escalations
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.values import fmt_time, incident_values

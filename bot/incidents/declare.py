@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from bot.clock import Clock
 from bot.incidents.channel_names import channel_name, with_suffix
 from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message, post_once, step_key
+from bot.incidents.errors import IncidentError
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.values import incident_values
 from bot.planning import due_jobs
@@ -35,10 +36,6 @@ MAX_TIMEOUTS = 3
 # A declaration is accepted right after the ack; one left unaccepted this long was cut
 # short by a crash (a slower process that gets there second simply stands back).
 ACCEPT_GRACE = timedelta(seconds=10)
-
-
-class IncidentError(Exception):
-    """A user mistake or refusal; the message says what was wrong and what would work."""
 
 
 @dataclass

@@ -11,7 +11,7 @@ from sqlmodel import col, or_, select
 from bot.clock import Clock
 from bot.incidents.chat import Chat
 from bot.incidents.controls import Controls
-from bot.incidents.declare import IncidentError
+from bot.incidents.errors import IncidentError
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.values import fmt_time, incident_values
 from bot.policy.durations import format_duration

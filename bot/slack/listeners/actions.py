@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.controls import SNOOZE_CHOICES
-from bot.incidents.declare import IncidentError
+from bot.incidents.errors import IncidentError
 from bot.policy.model import Action as PolicyAction
 from bot.services import Services
 from bot.slack.ids import Action

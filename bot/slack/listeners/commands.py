@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.controls import collect_failed_posts
-from bot.incidents.declare import IncidentError
+from bot.incidents.errors import IncidentError
 from bot.services import Services
 from bot.slack import command as cmd
 from bot.slack.blocks import declare_modal

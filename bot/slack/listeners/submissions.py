@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.controls import SNOOZE_CHOICES
-from bot.incidents.declare import IncidentError
+from bot.incidents.errors import IncidentError
 from bot.policy.durations import format_duration
 from bot.services import Services
 from bot.slack.ids import Field, View
