@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
+from bot.incidents.access import Access
 from bot.incidents.chat import Chat
 from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
@@ -32,6 +33,7 @@ class Services:
     chat: Chat
     clock: Clock
     incidents: Incidents
+    access: Access
     escalations: Escalations
     scheduler: Scheduler
     timeline: Timeline
@@ -86,6 +88,7 @@ async def build_services(
         incidents,
         lease=timedelta(seconds=settings.claim_lease),
     )
+    access = Access(store, chat)
     # A declaration's set-up is claimed by this process's worker: a crash hands it back.
     incidents.worker, incidents.in_flight = scheduler.worker, scheduler.in_flight
     return Services(
@@ -95,11 +98,12 @@ async def build_services(
         chat=chat,
         clock=clock,
         incidents=incidents,
+        access=access,
         escalations=escalations,
         scheduler=scheduler,
         timeline=timeline,
         controls=controls,
         publisher=Publisher(store, chat, policy_book, clock, controls),
         status_page=StatusPage(store, policy_book, clock),
-        reports=Reports(store, timeline, chat),
+        reports=Reports(store, timeline, chat, access),
     )

@@ -38,6 +38,7 @@ class RecordingChat:
         self.clock = clock
         self.events: list[Event] = []
         self.channels: dict[str, str] = {}  # id -> name
+        self.members: dict[str, set[str]] = {}  # id -> who was invited
         self.names: dict[str, str] = dict(people or {})
         for key, contact in policy.contacts.items():
             ref = contact.user or contact.usergroup
@@ -57,6 +58,7 @@ class RecordingChat:
 
     async def invite(self, channel: str, users: Sequence[str]) -> dict[str, str]:
         self._log("invite", self.channel_ref(channel), ", ".join(self.user_ref(u) for u in users))
+        self.members.setdefault(channel, set()).update(users)
         return {}
 
     async def set_topic(self, channel: str, topic: str) -> None:
@@ -87,6 +89,9 @@ class RecordingChat:
     async def group_members(self, group_id: str) -> list[str]:
         # A dry run knows no members; the group stands for them.
         return [group_id]
+
+    async def channel_members(self, channel: str) -> set[str]:
+        return set(self.members.get(channel, ()))
 
     def user_ref(self, user_id: str) -> str:
         return "@" + self.names.get(user_id, user_id)

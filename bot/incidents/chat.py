@@ -1,4 +1,4 @@
-"""What the domain needs from a chat system. Slack implements it in slack_gateway;
+"""What the domain needs from a chat system. Slack implements it in bot/slack/gateway.py;
 `simulate` and unit tests implement it with a recorder. The domain never imports Slack."""
 
 from __future__ import annotations
@@ -81,6 +81,10 @@ class Chat(Protocol):
         ...
 
     async def group_members(self, group_id: str) -> list[str]: ...
+
+    async def channel_members(self, channel: str) -> set[str]:
+        """Who is in a channel now (who may see a private incident: bot/incidents/access.py)."""
+        ...
 
     async def upload(self, channel: str, filename: str, content: str, title: str) -> None:
         """Share a text file (a postmortem draft, a long timeline) in a channel."""

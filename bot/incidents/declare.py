@@ -8,7 +8,6 @@ chat call, reporting what failed instead of aborting the rest.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -395,11 +394,6 @@ class Incidents:
     async def values(self, incident: Incident) -> dict[str, str]:
         roles = await self.store.roles(incident.id or 0)
         return incident_values(await self.policy.of(incident), incident, self.chat, roles)
-
-    async def list_open(self, viewer: str) -> Sequence[Incident]:
-        """Open incidents, newest first; a private one only for those inside it."""
-        open_ = await self.store.list_open()
-        return [i for i in open_ if not i.private or viewer in {i.commander_id, i.declared_by}]
 
     async def in_channel(self, channel_id: str) -> Incident:
         incident = await self.store.by_channel(channel_id)

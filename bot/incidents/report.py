@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from bot.incidents.access import Access
 from bot.incidents.chat import Chat
+from bot.incidents.errors import NotAllowed
 from bot.incidents.timeline import Timeline
 from bot.incidents.values import Refs, incident_values
 from bot.policy.durations import format_duration
@@ -77,10 +79,13 @@ class Metrics:
 
 
 class Reports:
-    def __init__(self, store: Store, timeline: Timeline, refs: Refs) -> None:
+    def __init__(
+        self, store: Store, timeline: Timeline, refs: Refs, access: Access | None = None
+    ) -> None:
         self.store = store
         self.timeline = timeline
         self.refs = refs
+        self.access = access
 
     async def metrics(self, incident: Incident, policy: Policy) -> Metrics:
         assert incident.id is not None
@@ -161,8 +166,19 @@ class Reports:
         text = render(policy.templates.postmortem, values)
         return text + "\n\n## Response metrics\n\n" + "\n".join(f"- {m}" for m in metrics.lines())
 
-    async def export(self, incident: Incident, policy: Policy) -> dict[str, Any]:
+    async def export(
+        self, incident: Incident, policy: Policy, viewer: str | None = None
+    ) -> dict[str, Any]:
+        """Everything about the incident. `viewer` is who asks, refused a private incident
+        they may not see; None is the operator (the `export` command), who sees them all."""
         assert incident.id is not None
+        if viewer is not None and (
+            self.access is None or not await self.access.can_see(incident, viewer)
+        ):
+            raise NotAllowed(
+                f"{incident.number} is private: only the people in it (its channel's members, "
+                "commander and role holders) can export it."
+            )
         entries = await self.timeline.entries(incident.id)
         return {
             "incident": incident.model_dump(mode="json", exclude={"channel_name"})

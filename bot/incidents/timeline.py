@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from bot.store.batch import BatchWriter
 from bot.store.repo import Store
-from bot.store.tables import Incident, TimelineEntry
+from bot.store.tables import TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +180,3 @@ class Timeline:
             else:
                 out.append(e)
         return out
-
-    async def open_incidents(self) -> list[Incident]:
-        return list(await self.store.list_open(limit=100))

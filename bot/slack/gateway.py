@@ -250,6 +250,22 @@ class SlackChat:
         resp = await self._call("usergroups.users.list", idempotent=True, usergroup=group_id)
         return [str(u) for u in resp.get("users") or []]
 
+    async def channel_members(self, channel: str) -> set[str]:
+        members: set[str] = set()
+        cursor = None
+        while True:
+            resp = await self._call(
+                "conversations.members",
+                idempotent=True,
+                channel=channel,
+                limit=1000,
+                **({"cursor": cursor} if cursor else {}),
+            )
+            members.update(str(u) for u in resp.get("members") or [])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+
     async def upload(self, channel: str, filename: str, content: str, title: str) -> None:
         # files.upload was retired in 2025: v2 is getUploadURLExternal + complete.
         try:

@@ -1,5 +1,6 @@
 """The App Home: open incidents (severity, status, commander, age, next update due),
-recently resolved ones, and a Declare button. Private incidents only for those in them."""
+recently resolved ones, and a Declare button. Private incidents only for those who may
+see them (bot/incidents/access.py, the rule `/incident list` follows too)."""
 
 from __future__ import annotations
 
@@ -7,57 +8,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import col, select
-
+from bot.incidents.access import Board
 from bot.incidents.values import age, fmt_time
 from bot.policy.model import Policy
 from bot.slack.blocks import MAX_BLOCKS_VIEW, Block, button, header, section
 from bot.slack.gateway import escape
 from bot.slack.ids import Action
-from bot.store.repo import Store
-from bot.store.tables import DueJob, Incident, Participant
+from bot.store.tables import Incident
 
 RECENT = timedelta(days=7)
 SHOWN = 20
 
 
-async def home_view(store: Store, policy: Policy, viewer: str, now: datetime) -> dict[str, Any]:
-    async with store.session() as s:
-        open_ = (
-            await s.exec(
-                select(Incident)
-                .where(col(Incident.resolved_at).is_(None))
-                .order_by(col(Incident.declared_at).desc())
-                .limit(200)
-            )
-        ).all()
-        resolved = (
-            await s.exec(
-                select(Incident)
-                .where(col(Incident.resolved_at) >= now - RECENT)
-                .order_by(col(Incident.resolved_at).desc())
-                .limit(50)
-            )
-        ).all()
-        mine = set(
-            (
-                await s.exec(select(Participant.incident_id).where(Participant.user_id == viewer))
-            ).all()
-        )
-        nags = dict(
-            (
-                await s.exec(
-                    select(DueJob.incident_id, func.min(DueJob.due_at))
-                    .where(DueJob.kind == "nag", DueJob.state == "pending")
-                    .group_by(col(DueJob.incident_id))
-                )
-            ).all()
-        )
-
-    def visible(i: Incident) -> bool:
-        return not i.private or viewer in {i.commander_id, i.declared_by} or i.id in mine
-
+def home_view(board: Board, policy: Policy, now: datetime) -> dict[str, Any]:
+    """The view of `board` (Access.board: only what its viewer may see, since `now - RECENT`)."""
     blocks: list[Block] = [
         header("Incidents"),
         {
@@ -67,12 +31,11 @@ async def home_view(store: Store, policy: Policy, viewer: str, now: datetime) ->
         },
         {"type": "divider"},
     ]
-    shown_open = [i for i in open_ if visible(i)]
-    blocks += section(f"*Open ({len(shown_open)})*")
-    if not shown_open:
+    blocks += section(f"*Open ({len(board.open)})*")
+    if not board.open:
         blocks += section("No open incidents.")
-    for i in shown_open[:SHOWN]:
-        due = nags.get(i.id or 0)
+    for i in board.open[:SHOWN]:
+        due = board.next_nag.get(i.id or 0)
         next_update = fmt_time(due, policy.timezone) if due else "no reminder due"
         blocks += section(
             f"*{i.number}* {i.severity} · {i.status.capitalize()} · {_where(i)}\n"
@@ -80,9 +43,8 @@ async def home_view(store: Store, policy: Policy, viewer: str, now: datetime) ->
             f" · next update due {next_update}"
         )
     blocks += [{"type": "divider"}]
-    recent = [i for i in resolved if visible(i)]
-    blocks += section(f"*Resolved in the last {RECENT.days} days ({len(recent)})*")
-    for i in recent[:SHOWN]:
+    blocks += section(f"*Resolved in the last {RECENT.days} days ({len(board.resolved)})*")
+    for i in board.resolved[:SHOWN]:
         assert i.resolved_at is not None
         blocks += section(
             f"*{i.number}* {i.severity} · {escape(i.title)} · resolved "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.tables import Incident, Participant, TimelineEntry
+from bot.store.tables import DueJob, Incident, JobState, Participant, TimelineEntry
 
 
 class Store:
@@ -79,6 +80,17 @@ class Store:
             )
             return (await s.exec(q)).all()
 
+    async def resolved_since(self, since: datetime, limit: int = 50) -> Sequence[Incident]:
+        """Incidents resolved at or after `since`, last resolved first."""
+        async with self.session() as s:
+            q = (
+                select(Incident)
+                .where(col(Incident.resolved_at) >= since)
+                .order_by(col(Incident.resolved_at).desc())
+                .limit(limit)
+            )
+            return (await s.exec(q)).all()
+
     async def count_open(self) -> int:
         async with self.session() as s:
             q = (
@@ -94,6 +106,29 @@ class Store:
         async with self.session() as s:
             res = await s.exec(select(Participant).where(Participant.incident_id == incident_id))
             return {p.role: p.user_id for p in res.all()}
+
+    async def role_holders(self, incident_ids: Iterable[int]) -> dict[int, set[str]]:
+        """{incident id: the users holding one of its roles}, for many incidents at once."""
+        async with self.session() as s:
+            res = await s.exec(
+                select(Participant).where(col(Participant.incident_id).in_(list(incident_ids)))
+            )
+            holders: dict[int, set[str]] = {}
+            for p in res.all():
+                holders.setdefault(p.incident_id, set()).add(p.user_id)
+            return holders
+
+    # -- due jobs ------------------------------------------------------------------
+
+    async def next_due_by_incident(self, kind: str) -> dict[int, datetime]:
+        """{incident id: when its next pending row of `kind` is due}."""
+        async with self.session() as s:
+            q = (
+                select(DueJob.incident_id, func.min(DueJob.due_at))
+                .where(DueJob.kind == kind, DueJob.state == JobState.PENDING)
+                .group_by(col(DueJob.incident_id))
+            )
+            return {i: due for i, due in (await s.exec(q)).all()}
 
     # -- timeline ------------------------------------------------------------------
 

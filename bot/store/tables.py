@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,15 @@ from bot.store.types import UTCDateTime
 
 def _dt(nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class JobState(StrEnum):
+    """Where a due_job row is: waiting, being fired by one process, or finished."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    CANCELLED = "cancelled"
 
 
 class Incident(SQLModel, table=True):
@@ -125,7 +135,7 @@ class DueJob(SQLModel, table=True):
     level: int | None = None
     reason: str
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
-    state: str = Field(default="pending", index=True)  # pending|claimed|done|cancelled
+    state: str = Field(default=JobState.PENDING.value, index=True)  # a JobState
     token: str
     attempts: int = 0
     claimed_by: str | None = None

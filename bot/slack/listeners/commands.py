@@ -131,7 +131,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_type="ephemeral", text=cmd.help_text(vocab))
             return
         if isinstance(parsed, cmd.ListIncidents):
-            incidents = await services.incidents.list_open(user)
+            incidents = await services.access.list_open(user)
             await ack(response_type="ephemeral", **(await incident_list(incidents, services)))
             return
         if isinstance(parsed, cmd.Declare):

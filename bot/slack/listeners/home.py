@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
 from bot.slack.blocks import declare_modal
-from bot.slack.home_view import home_view
+from bot.slack.home_view import RECENT, home_view
 from bot.slack.ids import Action
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,9 @@ def register(app: AsyncApp, services: Services) -> None:
         user = event.get("user")
         if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
             return
-        view = await home_view(services.store, services.policy.policy, user, services.clock.now())
+        now = services.clock.now()
+        board = await services.access.board(user, resolved_since=now - RECENT)
+        view = home_view(board, services.policy.policy, now)
         try:
             await client.views_publish(user_id=user, view=view)
         except SlackApiError as e:  # nobody is waiting on this answer: log and go on

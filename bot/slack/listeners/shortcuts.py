@@ -40,7 +40,7 @@ def register(app: AsyncApp, services: Services) -> None:
         blocks: list[dict[str, Any]] = []
         if incident is None or not incident.is_open:
             viewer = body["user"]["id"]
-            choices = list(await services.incidents.list_open(viewer))
+            choices = list(await services.access.list_open(viewer))
             if not choices:
                 await client.views_open(
                     trigger_id=body["trigger_id"],
