@@ -18,19 +18,18 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import col, select
-
 from bot.clock import Clock
 from bot.incidents.chat import CLOCK_SKEW, step_key
 from bot.incidents.declare import ACCEPT_GRACE, Incidents
 from bot.incidents.escalation import Escalations
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.reminders import Nags
+from bot.incidents.timeline import TimelineKind, new_entry
 from bot.planning import due_jobs
 from bot.planning.planner import Kind, Reason
+from bot.store import jobs
 from bot.store.repo import Store
-from bot.store.tables import DueJob, Incident, TimelineEntry
+from bot.store.tables import DueJob, Incident, JobState
 
 log = logging.getLogger(__name__)
 
@@ -117,52 +116,27 @@ class Scheduler:
     async def recover(self) -> int:
         """Take back claims older than the lease (their process died mid-fire), and accept
         declarations whose process died before it could."""
-        stale = self.clock.now() - self.lease
-        dead = (col(DueJob.state) == due_jobs.CLAIMED) & (col(DueJob.claimed_at) < stale)
-        if self.in_flight:
-            mine = (col(DueJob.claimed_by) == self.worker) & col(DueJob.id).in_(self.in_flight)
-            dead = dead & ~mine
-        async with self.store.session() as s:
-            res = await s.exec(  # type: ignore[call-overload]
-                update(DueJob).where(dead).values(state=due_jobs.PENDING, claimed_by=None)
-            )
-            await s.commit()
-            n = int(res.rowcount or 0)
+        n = await jobs.take_back(
+            self.store,
+            self.clock.now() - self.lease,
+            worker=self.worker,
+            in_flight=self.in_flight,
+        )
         if n:
             log.warning("took back %d reminder(s) claimed by a process that died", n)
         return n + await self.incidents.accept_unaccepted(self.clock.now() - ACCEPT_GRACE)
 
     async def _claim(self) -> list[tuple[int, int]]:
         """(job id, incident id) of the rows this process claimed, in due order."""
-        now = self.clock.now()
-        async with self.store.session() as s:
-            q = (
-                select(DueJob.id, DueJob.incident_id)
-                .where(DueJob.state == due_jobs.PENDING, col(DueJob.due_at) <= now)
-                # A set-up to finish comes before its incident's reminders, which need
-                # the channel; otherwise in due order.
-                .order_by(col(DueJob.due_at), col(DueJob.kind) != due_jobs.SETUP, col(DueJob.id))
-                .limit(self.batch)
-            )
-            if self.store.engine.dialect.name == "postgresql":
-                q = q.with_for_update(skip_locked=True)
-            rows = [(i, inc) for i, inc in (await s.exec(q)).all() if i is not None]
-            claimed = []
-            for job_id, incident_id in rows:
-                res = await s.exec(  # type: ignore[call-overload]
-                    update(DueJob)
-                    .where(col(DueJob.id) == job_id, col(DueJob.state) == due_jobs.PENDING)
-                    .values(
-                        state=due_jobs.CLAIMED,
-                        claimed_by=self.worker,
-                        claimed_at=now,
-                        attempts=col(DueJob.attempts) + 1,
-                    )
-                )
-                if res.rowcount == 1:
-                    claimed.append((job_id, incident_id))
-            await s.commit()
-            return claimed
+        # A set-up to finish comes before its incident's reminders, which need the
+        # channel; otherwise in due order.
+        return await jobs.claim_due(
+            self.store,
+            self.clock.now(),
+            worker=self.worker,
+            limit=self.batch,
+            first_kind=due_jobs.SETUP,
+        )
 
     async def _fire(self, job_id: int) -> bool:
         self.in_flight.add(job_id)
@@ -182,7 +156,7 @@ class Scheduler:
             elif incident is not None and incident.channel_id is None:
                 if await due_jobs.setting_up(s, incident):
                     # Its channel is on its way: put the row back for a later pass.
-                    job.state, job.claimed_by = due_jobs.PENDING, None
+                    job.state, job.claimed_by = JobState.PENDING, None
                     job.attempts -= 1
                     s.add(job)
                     await s.commit()
@@ -210,7 +184,7 @@ class Scheduler:
                         job.incident_id,
                         job.attempts - 1,
                     )
-                job.state, job.finished_at = due_jobs.CANCELLED, now
+                job.state, job.finished_at = JobState.CANCELLED, now
                 s.add(job)
                 if incident is not None and job.kind != due_jobs.SETUP:
                     # Whatever changed the plan should have replanned; if a race left the
@@ -250,17 +224,17 @@ class Scheduler:
             job = await s.get(DueJob, job_id)
             assert job is not None
             if sent is None:
-                job.state, job.finished_at = due_jobs.CANCELLED, now
+                job.state, job.finished_at = JobState.CANCELLED, now
             else:
-                job.state, job.finished_at = due_jobs.DONE, now
+                job.state, job.finished_at = JobState.DONE, now
                 what = "Update reminder" if job.kind == Kind.NAG else f"Escalation {job.level}"
+                kind = TimelineKind.NAG if job.kind == Kind.NAG else TimelineKind.ESCALATION
                 s.add(
-                    TimelineEntry(
-                        incident_id=job.incident_id,
-                        kind="nag" if job.kind == Kind.NAG else "escalation",
-                        occurred_at=now,
-                        author_id=None,
-                        text=f"{what} sent just before a restart",
+                    new_entry(
+                        job.incident_id,
+                        kind,
+                        now,
+                        f"{what} sent just before a restart",
                         data={"job": job_id, "settled": True},
                     )
                 )

@@ -12,11 +12,11 @@ from typing import Any
 
 from bot.clock import VirtualClock
 from bot.dryrun.recording_chat import Event, RecordingChat
-from bot.planning.due_jobs import next_due
 from bot.policy.durations import format_duration
 from bot.policy.loader import LoadedPolicy
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.store.jobs import next_due
 
 COMMANDER = "U0COMMANDER"
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # fixed: the same policy, the same output
@@ -98,7 +98,6 @@ async def _run(
 ) -> None:
     outcome = await services.incidents.declare(severity=severity, title=title, user_id=COMMANDER)
     incident_id = outcome.incident.id
-    assert incident_id is not None
     horizon = START + silent_for
     next_update = START + updates_every if updates_every else None
     n = 0

@@ -44,13 +44,13 @@ class Access:
     async def visible_to(self, viewer: str, incidents: Sequence[Incident]) -> list[Incident]:
         """The incidents `viewer` may see, in the order given. The chat is asked for a
         channel's members only for a private incident the viewer is not an insider of."""
-        private = [i.id for i in incidents if i.private and i.id is not None]
+        private = [i.id for i in incidents if i.private]
         holders = await self.store.role_holders(private) if private else {}
         shown = []
         for incident in incidents:
             if not incident.private:
                 shown.append(incident)
-            elif viewer in insiders(incident, holders.get(incident.id or 0, ())):
+            elif viewer in insiders(incident, holders.get(incident.id, ())):
                 shown.append(incident)
             elif viewer in await self._members(incident):
                 shown.append(incident)

@@ -14,21 +14,21 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import select
-
 from bot.clock import Clock
 from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message
 from bot.incidents.errors import IncidentError
 from bot.incidents.escalation import Escalations
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import fmt_time, incident_values
 from bot.planning import due_jobs
 from bot.policy.durations import format_duration
 from bot.policy.model import Action as PolicyAction
 from bot.policy.model import Grant, Policy
 from bot.policy.templates import render
+from bot.store import jobs
 from bot.store.repo import Store
-from bot.store.tables import Incident, Page, Participant, TimelineEntry
+from bot.store.tables import Incident, Participant
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class Controls:
 
     async def may(self, incident: Incident, user: str, action: PolicyAction) -> bool:
         pol = await self.policy.of(incident)
-        roles = await self.store.roles(incident.id or 0)
+        roles = await self.store.roles(incident.id)
         if pol.allows(action, user, commander=incident.commander_id, roles=roles):
             return True
         # Only now ask Slack who is in the user groups the grant names.
@@ -123,30 +123,18 @@ class Controls:
         self,
         incident: Incident,
         user: str | None,
-        kind: str,
+        kind: TimelineKind,
         text: str,
         mutate: Callable[[Incident], None],
         *,
-        key: bool = True,
         data: dict[str, Any] | None = None,
     ) -> Incident:
         now = self.clock.now()
-        assert incident.id is not None
         async with self.store.session() as s:
             inc = await s.get(Incident, incident.id)
             assert inc is not None
             mutate(inc)
-            s.add(
-                TimelineEntry(
-                    incident_id=inc.id or 0,
-                    kind=kind,
-                    occurred_at=now,
-                    author_id=user,
-                    text=text,
-                    key_event=key,
-                    data=data,
-                )
-            )
+            s.add(new_entry(inc.id, kind, now, text, author=user, data=data))
             await due_jobs.replan(s, inc, (await self.policy.of(incident)), now)
             await s.commit()
             return inc
@@ -192,22 +180,15 @@ class Controls:
             if new_status and new_status != incident.status
             else None
         )
-        inc = await self._change(incident, user, "update", text, apply, data=change)
-        values = incident_values(pol, inc, self.chat, await self.store.roles(inc.id or 0))
+        inc = await self._change(incident, user, TimelineKind.UPDATE, text, apply, data=change)
+        values = incident_values(pol, inc, self.chat, await self.store.roles(inc.id))
         values["update"] = self.chat.literal(text)
         values["now"] = fmt_time(now, pol.timezone)
-        values["update_number"] = str(await self._count(inc, "update"))
+        values["update_number"] = str(
+            len(await self.store.entry_times(inc.id, TimelineKind.UPDATE))
+        )
         await self._post(inc, render(pol.templates.update, values))
         return inc
-
-    async def _count(self, incident: Incident, kind: str) -> int:
-        async with self.store.session() as s:
-            rows = await s.exec(
-                select(TimelineEntry.id).where(
-                    TimelineEntry.incident_id == incident.id, TimelineEntry.kind == kind
-                )
-            )
-            return len(rows.all())
 
     @staticmethod
     def _unknown_status(pol: Policy, status: str) -> str:
@@ -227,7 +208,9 @@ class Controls:
             inc.status = new
 
         old = incident.status
-        inc = await self._change(incident, user, "status", f"Status {old} → {new}", apply)
+        inc = await self._change(
+            incident, user, TimelineKind.STATUS, f"Status {old} → {new}", apply
+        )
         await self._post(
             inc,
             f"Status: *{old.capitalize()}* → *{new.capitalize()}* (by {self.chat.user_ref(user)})",
@@ -248,7 +231,9 @@ class Controls:
         def apply(inc: Incident) -> None:
             inc.severity, inc.severity_since = sev.name, now
 
-        inc = await self._change(incident, user, "severity", f"Severity {old} → {sev.name}", apply)
+        inc = await self._change(
+            incident, user, TimelineKind.SEVERITY, f"Severity {old} → {sev.name}", apply
+        )
         cadence = format_duration(sev.update_every) if sev.update_every else "as needed"
         await self._post(
             inc,
@@ -263,8 +248,7 @@ class Controls:
             raise IncidentError(f"{incident.number} is resolved: nothing to acknowledge.")
         now = self.clock.now()
         async with self.store.session() as s:
-            pages = (await s.exec(select(Page).where(Page.incident_id == incident.id))).all()
-            open_pages = [p for p in pages if p.acked_at is None]
+            open_pages = [p for p in await jobs.pages_of(s, incident.id) if p.acked_at is None]
             if not open_pages:
                 raise IncidentError(
                     f"Nothing to acknowledge in {incident.number}: no page "
@@ -278,16 +262,7 @@ class Controls:
             inc.acknowledged_at = inc.acknowledged_at or now
             levels = (await self.policy.of(incident)).escalation.levels
             names = ", ".join(levels[p.level].name for p in open_pages if p.level < len(levels))
-            s.add(
-                TimelineEntry(
-                    incident_id=inc.id or 0,
-                    kind="ack",
-                    occurred_at=now,
-                    author_id=user,
-                    text=f"Acknowledged: {names}",
-                    key_event=True,
-                )
-            )
+            s.add(new_entry(inc.id, TimelineKind.ACK, now, f"Acknowledged: {names}", author=user))
             await due_jobs.replan(s, inc, (await self.policy.of(incident)), now)
             await s.commit()
         await self._post(
@@ -306,7 +281,11 @@ class Controls:
             inc.commander_id = user
 
         inc = await self._change(
-            incident, by, "commander", f"Command handed to {self.chat.user_ref(user)}", apply
+            incident,
+            by,
+            TimelineKind.COMMANDER,
+            f"Command handed to {self.chat.user_ref(user)}",
+            apply,
         )
         await self._invite(inc, user)
         await self._post(
@@ -328,28 +307,19 @@ class Controls:
             return await self.set_commander(incident, by, user)
         now = self.clock.now()
         async with self.store.session() as s:
-            row = (
-                await s.exec(
-                    select(Participant).where(
-                        Participant.incident_id == incident.id, Participant.role == name
-                    )
-                )
-            ).first()
+            row = await self.store.role_row(s, incident.id, name)
             if row is None:
-                row = Participant(
-                    incident_id=incident.id or 0, role=name, user_id=user, assigned_at=now
-                )
+                row = Participant(incident_id=incident.id, role=name, user_id=user, assigned_at=now)
             else:
                 row.user_id, row.assigned_at = user, now
             s.add(row)
             s.add(
-                TimelineEntry(
-                    incident_id=incident.id or 0,
-                    kind="role",
-                    occurred_at=now,
-                    author_id=by,
-                    text=f"{name}: {self.chat.user_ref(user)}",
-                    key_event=True,
+                new_entry(
+                    incident.id,
+                    TimelineKind.ROLE,
+                    now,
+                    f"{name}: {self.chat.user_ref(user)}",
+                    author=by,
                 )
             )
             await s.commit()
@@ -365,21 +335,11 @@ class Controls:
         if not text:
             raise IncidentError("A note needs text: `/incident note <what happened>`.")
         async with self.store.session() as s:
-            s.add(
-                TimelineEntry(
-                    incident_id=incident.id or 0,
-                    kind="note",
-                    occurred_at=self.clock.now(),
-                    author_id=user,
-                    text=text,
-                    key_event=True,
-                )
-            )
+            s.add(new_entry(incident.id, TimelineKind.NOTE, self.clock.now(), text, author=user))
             await s.commit()
 
     async def escalate(self, incident: Incident, user: str, reason: str | None) -> str:
         await self._check(incident, user, "escalate")
-        assert incident.id is not None
         level = await self.escalations.escalate_now(incident.id, by=user, reason=reason)
         if level is None:
             raise IncidentError(
@@ -398,10 +358,9 @@ class Controls:
         inc = await self._change(
             incident,
             user,
-            "snooze",
+            TimelineKind.SNOOZE,
             f"Reminder snoozed for {format_duration(duration)}",
             apply,
-            key=False,
         )
         return inc
 
@@ -416,8 +375,8 @@ class Controls:
         def apply(inc: Incident) -> None:
             inc.resolved_at, inc.summary, inc.status = now, summary, pol.statuses.final
 
-        inc = await self._change(incident, user, "resolve", summary, apply)
-        values = incident_values(pol, inc, self.chat, await self.store.roles(inc.id or 0))
+        inc = await self._change(incident, user, TimelineKind.RESOLVE, summary, apply)
+        values = incident_values(pol, inc, self.chat, await self.store.roles(inc.id))
         await self._post(inc, render(pol.templates.resolution, values))
         if pol.channel.announce and not inc.private:
             try:

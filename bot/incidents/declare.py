@@ -13,20 +13,20 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.incidents.channel_names import channel_name, with_suffix
 from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message, post_once, step_key
 from bot.incidents.errors import IncidentError
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import incident_values
 from bot.planning import due_jobs
 from bot.policy.model import Severity
 from bot.policy.templates import render
 from bot.store.batch import IncidentWriter
 from bot.store.repo import Store
-from bot.store.tables import Incident, TimelineEntry
+from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,6 @@ class Incidents:
         """Write a declaration's first timeline line, its clocks and its set-up row
         (claimed by `worker`, or left for the scheduler), all in one transaction. None
         when that was done already: another process accepted it first."""
-        assert incident.id is not None
         pol = await self.policy.of(incident)
         now = self.clock.now()
         async with self.store.session() as s:
@@ -120,13 +119,12 @@ class Incidents:
             setup = due_jobs.setup_job(inc, now, worker)
             s.add(setup)
             s.add(
-                TimelineEntry(
-                    incident_id=inc.id or 0,
-                    kind="declared",
-                    occurred_at=inc.declared_at,
-                    author_id=inc.declared_by,
-                    text=f"{inc.severity} declared: {inc.title}",
-                    key_event=True,
+                new_entry(
+                    inc.id,
+                    TimelineKind.DECLARED,
+                    inc.declared_at,
+                    f"{inc.severity} declared: {inc.title}",
+                    author=inc.declared_by,
                 )
             )
             try:
@@ -140,15 +138,8 @@ class Incidents:
     async def accept_unaccepted(self, declared_before: datetime) -> int:
         """Accept, for the scheduler to set up, the declarations whose process died
         between committing the incident and accepting it."""
-        async with self.store.session() as s:
-            res = await s.exec(
-                select(Incident).where(
-                    col(Incident.accepted).is_(False), col(Incident.declared_at) < declared_before
-                )
-            )
-            orphans = list(res.all())
         n = 0
-        for incident in orphans:
+        for incident in await self.store.unaccepted(declared_before):
             if await self.accept(incident, None) is not None:
                 log.warning(
                     "%s was declared by a process that died: setting it up", incident.number
@@ -206,7 +197,6 @@ class Incidents:
         self, outcome: DeclareOutcome, sev: Severity, retry_since: datetime | None
     ) -> None:
         incident = outcome.incident
-        assert incident.id is not None
         pol = await self.policy.of(incident)
         step = f"setup:{incident.id}"
         incident_id = incident.id
@@ -297,7 +287,7 @@ class Incidents:
             pol.channel.pattern,
             title=incident.title,
             when=local,
-            number=incident.id or 0,
+            number=incident.id,
             severity=sev.name,
         )
         if retry_since is not None:
@@ -358,7 +348,7 @@ class Incidents:
         """The bot was removed from an incident channel: stop recording that channel
         only (its clocks go on, by DM) and tell the commander why the timeline stops."""
         incident = await self.store.by_channel(channel_id)
-        if incident is None or incident.id is None or incident.bot_removed_at is not None:
+        if incident is None or incident.bot_removed_at is not None:
             return None
         now = self.clock.now()
         async with self.store.session() as s:
@@ -367,13 +357,12 @@ class Incidents:
             inc.bot_removed_at = now
             s.add(inc)
             s.add(
-                TimelineEntry(
-                    incident_id=incident.id,
-                    kind="bot_removed",
-                    occurred_at=now,
-                    author_id=by,
-                    text="The bot was removed from the channel: its messages are not recorded",
-                    key_event=True,
+                new_entry(
+                    incident.id,
+                    TimelineKind.BOT_REMOVED,
+                    now,
+                    "The bot was removed from the channel: its messages are not recorded",
+                    author=by,
                 )
             )
             await s.commit()
@@ -392,7 +381,7 @@ class Incidents:
     # -- queries -------------------------------------------------------------------
 
     async def values(self, incident: Incident) -> dict[str, str]:
-        roles = await self.store.roles(incident.id or 0)
+        roles = await self.store.roles(incident.id)
         return incident_values(await self.policy.of(incident), incident, self.chat, roles)
 
     async def in_channel(self, channel_id: str) -> Incident:

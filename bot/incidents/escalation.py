@@ -6,18 +6,18 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import select
-
 from bot.clock import Clock
 from bot.incidents.chat import Chat, ChatError, Message, post_once, step_key
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import incident_values
 from bot.planning import due_jobs
 from bot.planning.planner import Reason, next_level
 from bot.policy.model import Level, Policy
 from bot.policy.templates import render
+from bot.store import jobs
 from bot.store.repo import Store
-from bot.store.tables import Incident, Page, TimelineEntry
+from bot.store.tables import Incident, Page
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Escalations:
             incident = await s.get(Incident, incident_id)
             if incident is None:
                 return None
-            state = due_jobs.clock_state(incident, await due_jobs.pages_of(s, incident_id))
+            state = due_jobs.clock_state(incident, await jobs.pages_of(s, incident_id))
         pol = await self.policy.of(incident)
         level = next_level(state, pol)
         if level is None:
@@ -90,10 +90,7 @@ class Escalations:
         async with self.store.session() as s:
             inc = await s.get(Incident, incident_id)
             assert inc is not None
-            res = await s.exec(
-                select(Page).where(Page.incident_id == incident_id, Page.level == level_index)
-            )
-            page = res.first()
+            page = await jobs.page_at(s, incident_id, level_index)
             if page is None:
                 page = Page(
                     incident_id=incident_id,
@@ -108,13 +105,12 @@ class Escalations:
             if reason is Reason.IGNORED_NAGS:
                 inc.nag_escalations += 1
             s.add(
-                TimelineEntry(
-                    incident_id=incident_id,
-                    kind="escalation",
-                    occurred_at=now,
-                    author_id=by,
-                    text=f"Escalated to {level.name} ({why}): {', '.join(targets.mentions)}",
-                    key_event=True,
+                new_entry(
+                    incident_id,
+                    TimelineKind.ESCALATION,
+                    now,
+                    f"Escalated to {level.name} ({why}): {', '.join(targets.mentions)}",
+                    author=by,
                     data={"level": level_index, "reason": reason.value, "users": targets.users},
                 )
             )
@@ -152,7 +148,7 @@ class Escalations:
         step: str | None,
         retry_since: datetime | None,
     ) -> None:
-        assert incident.channel_id is not None and incident.id is not None
+        assert incident.channel_id is not None
         channel = incident.channel_id
 
         async def post(where: str, text: str, part: str = "") -> None:

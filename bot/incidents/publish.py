@@ -6,18 +6,17 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlmodel import col, or_, select
-
 from bot.clock import Clock
 from bot.incidents.chat import Chat
 from bot.incidents.controls import Controls
 from bot.incidents.errors import IncidentError
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import fmt_time, incident_values
 from bot.policy.durations import format_duration
 from bot.policy.templates import render
 from bot.store.repo import Store
-from bot.store.tables import Incident, Publication, TimelineEntry
+from bot.store.tables import Incident, Publication
 
 MAX_TEXT = 2500
 # Slack's *bold* in the shipped templates would show as literal asterisks on the page.
@@ -37,7 +36,7 @@ class Publisher:
     async def draft(self, incident: Incident, status: str, update: str) -> str:
         """The policy's customer template filled in: the commander edits it before it goes."""
         pol = await self.policy.of(incident)
-        values = incident_values(pol, incident, _Plain(), await self.store.roles(incident.id or 0))
+        values = incident_values(pol, incident, _Plain(), await self.store.roles(incident.id))
         now = self.clock.now()
         final = status == pol.statuses.final
         values |= {
@@ -84,17 +83,10 @@ class Publisher:
         now = self.clock.now()
         async with self.store.session() as s:
             if not (public_title and public_title.strip()):
-                last = (
-                    await s.exec(
-                        select(Publication.public_title)
-                        .where(Publication.incident_id == (incident.id or 0))
-                        .order_by(col(Publication.id).desc())
-                        .limit(1)
-                    )
-                ).first()
+                last = await self.store.last_public_title(s, incident.id)
                 public_title = last or incident.title
             pub = Publication(
-                incident_id=incident.id or 0,
+                incident_id=incident.id,
                 status=status,
                 public_title=public_title.strip()[:200],
                 text=text[:MAX_TEXT],
@@ -103,13 +95,12 @@ class Publisher:
             )
             s.add(pub)
             s.add(
-                TimelineEntry(
-                    incident_id=incident.id or 0,
-                    kind="publish",
-                    occurred_at=now,
-                    author_id=user,
-                    text=f"Published ({status}): {text}",
-                    key_event=True,
+                new_entry(
+                    incident.id,
+                    TimelineKind.PUBLISH,
+                    now,
+                    f"Published ({status}): {text}",
+                    author=user,
                 )
             )
             await s.commit()
@@ -134,28 +125,7 @@ async def public_incidents(
 ) -> list[tuple[Incident, list[Publication]]]:
     """Incidents with at least one publication, never private ones, newest first, with
     their publications newest first; resolved ones only when resolved after
-    `since_resolved`. Filtered in SQL so the page does not read every publication ever."""
-    async with store.session() as s:
-        incidents = (
-            await s.exec(
-                select(Incident)
-                .where(
-                    col(Incident.id).in_(select(Publication.incident_id)),
-                    col(Incident.private).is_(False),
-                    or_(
-                        col(Incident.resolved_at).is_(None),
-                        col(Incident.resolved_at) >= since_resolved,
-                    ),
-                )
-                .order_by(col(Incident.declared_at).desc(), col(Incident.id).desc())
-            )
-        ).all()
-        pubs = (
-            await s.exec(
-                select(Publication)
-                .where(col(Publication.incident_id).in_([i.id for i in incidents]))
-                .order_by(col(Publication.published_at).desc(), col(Publication.id).desc())
-            )
-        ).all()
+    `since_resolved`."""
+    incidents, pubs = await store.published(since_resolved)
     # Private is filtered again here: the page must never show one, whatever the query.
     return [(i, [p for p in pubs if p.incident_id == i.id]) for i in incidents if not i.private]

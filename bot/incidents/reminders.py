@@ -8,11 +8,12 @@ from datetime import datetime
 from bot.clock import Clock
 from bot.incidents.chat import Chat, ChatError, Control, Message, post_once, step_key
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import incident_values
 from bot.planning import due_jobs
 from bot.policy.templates import render
 from bot.store.repo import Store
-from bot.store.tables import Incident, TimelineEntry
+from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,11 @@ class Nags:
             inc.nags_since_update += 1
             inc.snoozed_until = None  # a snooze covers one reminder
             s.add(
-                TimelineEntry(
-                    incident_id=incident_id,
-                    kind="nag",
-                    occurred_at=now,
-                    author_id=None,
-                    text=f"Update reminder {inc.nags_since_update} sent to "
+                new_entry(
+                    incident_id,
+                    TimelineKind.NAG,
+                    now,
+                    f"Update reminder {inc.nags_since_update} sent to "
                     f"{self.chat.user_ref(inc.commander_id)}",
                     data={"commander": inc.commander_id, "count": inc.nags_since_update},
                 )

@@ -8,37 +8,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
-
 from bot.incidents.access import Access
 from bot.incidents.chat import Chat
 from bot.incidents.errors import NotAllowed
-from bot.incidents.timeline import Timeline
+from bot.incidents.timeline import Timeline, TimelineKind, is_key, kind_of
 from bot.incidents.values import Refs, incident_values
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
 from bot.policy.templates import render
 from bot.store.repo import Store
-from bot.store.tables import Incident, Page, TimelineEntry
-
-# Typed entries of the bot's own actions, and how a reader calls them.
-KIND_LABEL = {
-    "declared": "Declared",
-    "update": "Update",
-    "status": "Status",
-    "severity": "Severity",
-    "commander": "Commander",
-    "role": "Role",
-    "note": "Note",
-    "key": "Key event",
-    "ack": "Acknowledged",
-    "snooze": "Snoozed",
-    "escalation": "Escalation",
-    "nag": "Reminder",
-    "resolve": "Resolved",
-    "publish": "Published",
-}
-KEY_KINDS = set(KIND_LABEL) - {"nag", "snooze"}
+from bot.store.tables import Incident, TimelineEntry
 
 
 @dataclass(frozen=True)
@@ -88,21 +67,9 @@ class Reports:
         self.access = access
 
     async def metrics(self, incident: Incident, policy: Policy) -> Metrics:
-        assert incident.id is not None
         start = incident.declared_at
-        async with self.store.session() as s:
-            acks = [
-                p.acked_at
-                for p in (await s.exec(select(Page).where(Page.incident_id == incident.id))).all()
-                if p.acked_at
-            ]
-            updates = (
-                await s.exec(
-                    select(TimelineEntry.occurred_at).where(
-                        TimelineEntry.incident_id == incident.id, TimelineEntry.kind == "update"
-                    )
-                )
-            ).all()
+        acks = [p.acked_at for p in await self.store.pages(incident.id) if p.acked_at]
+        updates = await self.store.entry_times(incident.id, TimelineKind.UPDATE)
         acked = min(
             [*acks, *([incident.acknowledged_at] if incident.acknowledged_at else [])], default=None
         )
@@ -118,19 +85,14 @@ class Reports:
 
     async def key_entries(self, incident: Incident) -> list[TimelineEntry]:
         """Key events and the bot's typed entries, in the order things happened."""
-        assert incident.id is not None
-        return [
-            e
-            for e in await self.timeline.entries(incident.id)
-            if e.kind in KEY_KINDS or e.key_event
-        ]
+        return [e for e in await self.timeline.entries(incident.id) if is_key(e)]
 
     def cells(self, e: TimelineEntry, tz: str, with_date: bool) -> tuple[str, str]:
         """(when, what) of one entry: the time in the policy's zone, then who did what."""
         when = e.occurred_at.astimezone(ZoneInfo(tz))
         stamp = when.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
         who = f" {self.refs.user_ref(e.author_id)}" if e.author_id else ""
-        label = KIND_LABEL.get(e.kind, "Message")
+        label = kind_of(e).label
         text = " ".join(e.text.split())
         deleted = " (deleted)" if (e.data or {}).get("deleted") else ""
         return stamp, f"{label}{who}: {text}{deleted}"
@@ -151,7 +113,7 @@ class Reports:
         for e in entries:
             stamp, what = self.cells(e, policy.timezone, with_date)
             rows.append(f"| {stamp} | {what.replace('|', '/')} |")
-        roles = await self.store.roles(incident.id or 0)
+        roles = await self.store.roles(incident.id)
         values = incident_values(policy, incident, self.refs, roles)
         people = {
             incident.commander_id,
@@ -171,7 +133,6 @@ class Reports:
     ) -> dict[str, Any]:
         """Everything about the incident. `viewer` is who asks, refused a private incident
         they may not see; None is the operator (the `export` command), who sees them all."""
-        assert incident.id is not None
         if viewer is not None and (
             self.access is None or not await self.access.can_see(incident, viewer)
         ):
@@ -192,7 +153,7 @@ class Reports:
                     "author": e.author_id,
                     "text": e.text,
                     "ts": e.ts,
-                    "key_event": e.key_event or e.kind in KEY_KINDS,
+                    "key_event": is_key(e),
                     **({"data": e.data} if e.data else {}),
                 }
                 for e in entries

@@ -11,15 +11,119 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
-
-from sqlmodel import select
 
 from bot.store.batch import BatchWriter
 from bot.store.repo import Store
 from bot.store.tables import TimelineEntry
 
 log = logging.getLogger(__name__)
+
+
+class TimelineKind(StrEnum):
+    """What a timeline line records; stored as its value (timeline_entry.kind)."""
+
+    # The bot's own typed entries: what someone did through it, or what it did.
+    DECLARED = "declared"
+    UPDATE = "update"
+    STATUS = "status"
+    SEVERITY = "severity"
+    COMMANDER = "commander"
+    ROLE = "role"
+    NOTE = "note"
+    KEY = "key"  # a message a scribe marked
+    ACK = "ack"
+    SNOOZE = "snooze"
+    ESCALATION = "escalation"
+    NAG = "nag"
+    RESOLVE = "resolve"
+    PUBLISH = "publish"
+    BOT_REMOVED = "bot_removed"
+    # What people wrote in the channel.
+    MESSAGE = "message"
+    EDIT = "edit"
+    DELETION = "deletion"
+
+    @property
+    def label(self) -> str:
+        """How a reader calls it, in the timeline, the postmortem and the export."""
+        return _LABELS[self]
+
+    @property
+    def is_key(self) -> bool:
+        """A key event: the readable timeline and the postmortem show it. Reminders and
+        snoozes are routine; the channel's messages are key only once a scribe marks one."""
+        return self not in _ROUTINE
+
+
+_LABELS = {
+    TimelineKind.DECLARED: "Declared",
+    TimelineKind.UPDATE: "Update",
+    TimelineKind.STATUS: "Status",
+    TimelineKind.SEVERITY: "Severity",
+    TimelineKind.COMMANDER: "Commander",
+    TimelineKind.ROLE: "Role",
+    TimelineKind.NOTE: "Note",
+    TimelineKind.KEY: "Key event",
+    TimelineKind.ACK: "Acknowledged",
+    TimelineKind.SNOOZE: "Snoozed",
+    TimelineKind.ESCALATION: "Escalation",
+    TimelineKind.NAG: "Reminder",
+    TimelineKind.RESOLVE: "Resolved",
+    TimelineKind.PUBLISH: "Published",
+    TimelineKind.BOT_REMOVED: "Bot removed",
+    TimelineKind.MESSAGE: "Message",
+    TimelineKind.EDIT: "Edited",
+    TimelineKind.DELETION: "Deleted",
+}
+_ROUTINE = {
+    TimelineKind.NAG,
+    TimelineKind.SNOOZE,
+    TimelineKind.MESSAGE,
+    TimelineKind.EDIT,
+    TimelineKind.DELETION,
+}
+
+
+def kind_of(entry: TimelineEntry) -> TimelineKind:
+    """A stored entry's kind; one this version does not know reads as a message."""
+    try:
+        return TimelineKind(entry.kind)
+    except ValueError:
+        return TimelineKind.MESSAGE
+
+
+def is_key(entry: TimelineEntry) -> bool:
+    return entry.key_event or kind_of(entry).is_key
+
+
+def new_entry(
+    incident_id: int,
+    kind: TimelineKind,
+    at: datetime,
+    text: str = "",
+    *,
+    author: str | None = None,
+    data: dict[str, Any] | None = None,
+    channel: str | None = None,
+    ts: str | None = None,
+    source_key: str | None = None,
+) -> TimelineEntry:
+    """The one way a timeline line is made; the caller adds it to its transaction (a
+    change and its line commit together) or to the batch writer (channel messages)."""
+    return TimelineEntry(
+        incident_id=incident_id,
+        kind=kind.value,
+        occurred_at=at,
+        author_id=author,
+        text=text,
+        channel_id=channel,
+        ts=ts,
+        key_event=kind.is_key,
+        source_key=source_key,
+        data=data,
+    )
 
 
 def ts_time(ts: str) -> datetime:
@@ -89,35 +193,35 @@ class Timeline:
                 data["thread_ts"] = event.thread_ts
             if event.files:
                 data["files"] = event.files
-            entry = TimelineEntry(
-                incident_id=incident_id,
-                kind="message",
-                occurred_at=ts_time(event.ts),
-                author_id=event.author,
-                text=event.text,
-                channel_id=event.channel,
+            entry = new_entry(
+                incident_id,
+                TimelineKind.MESSAGE,
+                ts_time(event.ts),
+                event.text,
+                author=event.author,
+                channel=event.channel,
                 ts=event.ts,
                 source_key=f"msg:{event.channel}:{event.ts}",
                 data=data,
             )
         elif isinstance(event, Edited):
-            entry = TimelineEntry(
-                incident_id=incident_id,
-                kind="edit",
-                occurred_at=ts_time(event.edited_ts),
-                author_id=event.author,
-                text=event.text,
-                channel_id=event.channel,
+            entry = new_entry(
+                incident_id,
+                TimelineKind.EDIT,
+                ts_time(event.edited_ts),
+                event.text,
+                author=event.author,
+                channel=event.channel,
                 ts=event.ts,
                 source_key=f"edit:{event.channel}:{event.ts}:{event.edited_ts}",
                 data={"edited_ts": event.edited_ts},
             )
         else:
-            entry = TimelineEntry(
-                incident_id=incident_id,
-                kind="deletion",
-                occurred_at=ts_time(event.deleted_ts),
-                channel_id=event.channel,
+            entry = new_entry(
+                incident_id,
+                TimelineKind.DELETION,
+                ts_time(event.deleted_ts),
+                channel=event.channel,
                 ts=event.ts,
                 source_key=f"del:{event.channel}:{event.ts}",
                 data={"deleted_ts": event.deleted_ts},
@@ -139,15 +243,14 @@ class Timeline:
     ) -> bool:
         """A scribe marks a message as a key event. It sits in the timeline at the
         message's own time, not when it was marked; marking it twice adds nothing."""
-        entry = TimelineEntry(
-            incident_id=incident_id,
-            kind="key",
-            occurred_at=ts_time(ts),
-            author_id=by,
-            text=text,
-            channel_id=channel,
+        entry = new_entry(
+            incident_id,
+            TimelineKind.KEY,
+            ts_time(ts),
+            text,
+            author=by,
+            channel=channel,
             ts=ts,
-            key_event=True,
             source_key=f"key:{incident_id}:{channel}:{ts}",
             data={"permalink": permalink} if permalink else None,
         )
@@ -157,21 +260,21 @@ class Timeline:
         """The timeline as readers want it: by when things happened; edits folded into
         their message (text is the latest, `data.history` the earlier versions) and
         deleted messages marked."""
-        async with self.store.session() as s:
-            rows = (
-                await s.exec(select(TimelineEntry).where(TimelineEntry.incident_id == incident_id))
-            ).all()
+        rows = await self.store.timeline(incident_id)
         by_ts: dict[tuple[str | None, str | None], TimelineEntry] = {}
         out: list[TimelineEntry] = []
-        for e in sorted(rows, key=lambda e: (e.occurred_at, e.id or 0)):
-            if e.kind == "message":
+        for e in rows:  # by (occurred_at, id)
+            if e.kind == TimelineKind.MESSAGE:
                 e = e.model_copy(deep=True)
                 by_ts[(e.channel_id, e.ts)] = e
                 out.append(e)
-            elif e.kind in ("edit", "deletion") and (e.channel_id, e.ts) in by_ts:
+            elif (
+                e.kind in (TimelineKind.EDIT, TimelineKind.DELETION)
+                and (e.channel_id, e.ts) in by_ts
+            ):
                 original = by_ts[(e.channel_id, e.ts)]
                 data = dict(original.data or {})
-                if e.kind == "edit":
+                if e.kind == TimelineKind.EDIT:
                     data["history"] = [*data.get("history", []), original.text]
                     original.text = e.text
                 else:

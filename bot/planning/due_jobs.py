@@ -12,15 +12,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.planning.planner import ClockState, Due, Page, plan
 from bot.policy.model import Policy
-from bot.store.tables import DueJob, Incident
+from bot.store import jobs
+from bot.store.tables import DueJob, Incident, JobState
 from bot.store.tables import Page as PageRow
 
-PENDING, CLAIMED, DONE, CANCELLED = "pending", "claimed", "done", "cancelled"
 # A declaration's channel set-up is a row too, so that a crash half way is finished
 # by the scheduler; the planner knows nothing of it.
 SETUP = "setup"
@@ -29,14 +28,13 @@ SETUP = "setup"
 def setup_job(incident: Incident, now: datetime, worker: str | None) -> DueJob:
     """The set-up row: claimed by `worker`, which runs it right away, or left for the
     scheduler. Due at the declaration, so that a second one for it breaks uq_due_job_step."""
-    assert incident.id is not None
     return DueJob(
         incident_id=incident.id,
         key=SETUP,
         kind=SETUP,
         reason="declared",
         due_at=incident.declared_at,
-        state=CLAIMED if worker else PENDING,
+        state=JobState.CLAIMED if worker else JobState.PENDING,
         claimed_by=worker,
         claimed_at=now if worker else None,
         attempts=1 if worker else 0,
@@ -60,14 +58,8 @@ def clock_state(incident: Incident, pages: Sequence[PageRow]) -> ClockState:
     )
 
 
-async def pages_of(session: AsyncSession, incident_id: int) -> Sequence[PageRow]:
-    res = await session.exec(select(PageRow).where(PageRow.incident_id == incident_id))
-    return res.all()
-
-
 async def planned(session: AsyncSession, incident: Incident, policy: Policy) -> list[Due]:
-    assert incident.id is not None
-    return plan(clock_state(incident, await pages_of(session, incident.id)), policy)
+    return plan(clock_state(incident, await jobs.pages_of(session, incident.id)), policy)
 
 
 async def replan(
@@ -79,17 +71,15 @@ async def replan(
     are added, or revived when an identical step was cancelled earlier. Flushes, never
     commits: the caller's transaction decides.
     """
-    assert incident.id is not None
     session.add(incident)
     await session.flush()
     wanted = await planned(session, incident, policy)
     want = {(d.key, d.due_at): d for d in wanted}
     # Rows in every state: a step claimed (being fired) or done is never added again.
-    res = await session.exec(select(DueJob).where(DueJob.incident_id == incident.id))
-    existing = {(j.key, j.due_at): j for j in res.all()}
+    existing = {(j.key, j.due_at): j for j in await jobs.jobs_of(session, incident.id)}
     for slot, job in existing.items():
-        if job.state == PENDING and slot not in want and job.kind != SETUP:
-            job.state, job.finished_at = CANCELLED, now
+        if job.state == JobState.PENDING and slot not in want and job.kind != SETUP:
+            job.state, job.finished_at = JobState.CANCELLED, now
             session.add(job)
     for slot, due in want.items():
         old = existing.get(slot)
@@ -106,8 +96,8 @@ async def replan(
                     created_at=now,
                 )
             )
-        elif old.state == CANCELLED:
-            old.state, old.finished_at, old.token = PENDING, None, uuid.uuid4().hex
+        elif old.state == JobState.CANCELLED:
+            old.state, old.finished_at, old.token = JobState.PENDING, None, uuid.uuid4().hex
             session.add(old)
     await session.flush()
     return wanted
@@ -115,22 +105,7 @@ async def replan(
 
 async def setting_up(session: AsyncSession, incident: Incident) -> bool:
     """Is the incident's channel set-up still to be done (running, or to be resumed)?"""
-    res = await session.exec(
-        select(DueJob.id).where(
-            DueJob.incident_id == incident.id,
-            DueJob.kind == SETUP,
-            col(DueJob.state).in_([PENDING, CLAIMED]),
-        )
-    )
-    return res.first() is not None
-
-
-async def next_due(session: AsyncSession) -> datetime | None:
-    """When the scheduler must next wake up (any incident, any replica's rows)."""
-    res = await session.exec(
-        select(DueJob.due_at).where(DueJob.state == PENDING).order_by(col(DueJob.due_at)).limit(1)
-    )
-    return res.first()
+    return await jobs.has_open_job(session, incident.id, SETUP)
 
 
 async def finish(session: AsyncSession, job_id: int | None, now: datetime) -> None:
@@ -139,5 +114,5 @@ async def finish(session: AsyncSession, job_id: int | None, now: datetime) -> No
         return
     job = await session.get(DueJob, job_id)
     if job is not None:
-        job.state, job.finished_at = DONE, now
+        job.state, job.finished_at = JobState.DONE, now
         session.add(job)

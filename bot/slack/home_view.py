@@ -35,7 +35,7 @@ def home_view(board: Board, policy: Policy, now: datetime) -> dict[str, Any]:
     if not board.open:
         blocks += section("No open incidents.")
     for i in board.open[:SHOWN]:
-        due = board.next_nag.get(i.id or 0)
+        due = board.next_nag.get(i.id)
         next_update = fmt_time(due, policy.timezone) if due else "no reminder due"
         blocks += section(
             f"*{i.number}* {i.severity} · {i.status.capitalize()} · {_where(i)}\n"

@@ -9,10 +9,18 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.tables import DueJob, Incident, JobState, Participant, TimelineEntry
+from bot.store.tables import (
+    DueJob,
+    Incident,
+    JobState,
+    Page,
+    Participant,
+    Publication,
+    TimelineEntry,
+)
 
 
 class Store:
@@ -33,7 +41,6 @@ class Store:
         async with self.session() as s:
             s.add(incident)
             await s.flush()
-            assert incident.id is not None
             for e in entries:
                 e.incident_id = incident.id
                 s.add(e)
@@ -91,6 +98,16 @@ class Store:
             )
             return (await s.exec(q)).all()
 
+    async def unaccepted(self, declared_before: datetime) -> Sequence[Incident]:
+        """Declarations committed before `declared_before` and never accepted."""
+        async with self.session() as s:
+            res = await s.exec(
+                select(Incident).where(
+                    col(Incident.accepted).is_(False), col(Incident.declared_at) < declared_before
+                )
+            )
+            return res.all()
+
     async def count_open(self) -> int:
         async with self.session() as s:
             q = (
@@ -118,6 +135,66 @@ class Store:
                 holders.setdefault(p.incident_id, set()).add(p.user_id)
             return holders
 
+    async def role_row(
+        self, session: AsyncSession, incident_id: int, role: str
+    ) -> Participant | None:
+        """Who holds `role`, read in the caller's transaction (which may reassign it)."""
+        res = await session.exec(
+            select(Participant).where(
+                Participant.incident_id == incident_id, Participant.role == role
+            )
+        )
+        return res.first()
+
+    # -- pages ---------------------------------------------------------------------
+
+    async def pages(self, incident_id: int) -> Sequence[Page]:
+        async with self.session() as s:
+            res = await s.exec(select(Page).where(Page.incident_id == incident_id))
+            return res.all()
+
+    # -- publications --------------------------------------------------------------
+
+    async def last_public_title(self, session: AsyncSession, incident_id: int) -> str | None:
+        """The public title the incident was last published under, if ever."""
+        res = await session.exec(
+            select(Publication.public_title)
+            .where(Publication.incident_id == incident_id)
+            .order_by(col(Publication.id).desc())
+            .limit(1)
+        )
+        return res.first()
+
+    async def published(
+        self, resolved_since: datetime
+    ) -> tuple[Sequence[Incident], Sequence[Publication]]:
+        """Non-private incidents with at least one publication, newest first, resolved
+        ones only when resolved at or after `resolved_since`; and their publications,
+        newest first. Filtered here so the page does not read every publication ever."""
+        async with self.session() as s:
+            incidents = (
+                await s.exec(
+                    select(Incident)
+                    .where(
+                        col(Incident.id).in_(select(Publication.incident_id)),
+                        col(Incident.private).is_(False),
+                        or_(
+                            col(Incident.resolved_at).is_(None),
+                            col(Incident.resolved_at) >= resolved_since,
+                        ),
+                    )
+                    .order_by(col(Incident.declared_at).desc(), col(Incident.id).desc())
+                )
+            ).all()
+            pubs = (
+                await s.exec(
+                    select(Publication)
+                    .where(col(Publication.incident_id).in_([i.id for i in incidents]))
+                    .order_by(col(Publication.published_at).desc(), col(Publication.id).desc())
+                )
+            ).all()
+        return incidents, pubs
+
     # -- due jobs ------------------------------------------------------------------
 
     async def next_due_by_incident(self, kind: str) -> dict[int, datetime]:
@@ -142,6 +219,14 @@ class Store:
                 await s.rollback()
                 return False
             return True
+
+    async def entry_times(self, incident_id: int, kind: str) -> Sequence[datetime]:
+        """When each of the incident's entries of `kind` happened."""
+        async with self.session() as s:
+            q = select(TimelineEntry.occurred_at).where(
+                TimelineEntry.incident_id == incident_id, TimelineEntry.kind == kind
+            )
+            return (await s.exec(q)).all()
 
     async def timeline(self, incident_id: int) -> Sequence[TimelineEntry]:
         async with self.session() as s:

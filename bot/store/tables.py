@@ -29,7 +29,9 @@ class JobState(StrEnum):
 class Incident(SQLModel, table=True):
     __tablename__ = "incident"
 
-    id: int | None = Field(default=None, primary_key=True)
+    # Set by the database on insert: every incident the code handles was read or
+    # written back, so it has one (the default only serves the INSERT).
+    id: int = Field(default=None, primary_key=True)
     title: str
     severity: str
     status: str

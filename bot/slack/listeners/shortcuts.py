@@ -153,7 +153,7 @@ def register(app: AsyncApp, services: Services) -> None:
         if incident is None:
             return
         await services.timeline.mark_key(
-            incident.id or 0,
+            incident.id,
             channel=meta["channel"],
             ts=meta["ts"],
             text=text,

@@ -1,0 +1,39 @@
+"""Timeline kinds are one enum with one label table: none reads as another."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.incidents.timeline import TimelineKind, is_key, new_entry
+
+
+def test_every_kind_has_its_own_label() -> None:
+    labels = [k.label for k in TimelineKind]
+    assert len(set(labels)) == len(labels)
+
+
+async def test_a_bot_removed_line_reads_as_such_in_the_timeline(incident) -> None:  # type: ignore[no-untyped-def]
+    _, bot, ch, alice = incident
+    reports = bot.services.reports
+    entry = new_entry(
+        1,
+        TimelineKind.BOT_REMOVED,
+        datetime(2026, 3, 14, 9, 40, tzinfo=UTC),
+        "The bot was removed from the channel",
+        author=alice,
+    )
+    assert is_key(entry)
+    line = reports.line(entry, "UTC", with_date=False)
+    assert line.startswith("09:40 · Bot removed"), line
+
+
+def test_routine_kinds_are_not_key_events() -> None:
+    at = datetime(2026, 3, 14, tzinfo=UTC)
+    routine = {k for k in TimelineKind if not is_key(new_entry(1, k, at))}
+    assert routine == {
+        TimelineKind.NAG,
+        TimelineKind.SNOOZE,
+        TimelineKind.MESSAGE,
+        TimelineKind.EDIT,
+        TimelineKind.DELETION,
+    }
