@@ -16,15 +16,22 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message
-from bot.incidents.errors import IncidentError
+from bot.incidents.errors import (
+    FinalStatus,
+    IncidentClosed,
+    MissingText,
+    NotAllowed,
+    NothingToDo,
+)
 from bot.incidents.escalation import Escalations
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.policy_words import role_named, severity_named, status_named
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import fmt_time, incident_values
 from bot.planning import due_jobs
 from bot.policy.durations import format_duration
-from bot.policy.model import Action as PolicyAction
-from bot.policy.model import Grant, Policy
+from bot.policy.permissions import Action as PolicyAction
+from bot.policy.permissions import Grant
 from bot.policy.templates import render
 from bot.store import jobs
 from bot.store.repo import Store
@@ -103,7 +110,7 @@ class Controls:
 
     async def _check(self, incident: Incident, user: str, action: PolicyAction) -> None:
         if incident.resolved_at is not None:
-            raise IncidentError(
+            raise IncidentClosed(
                 f"{incident.number} is resolved. Declare a new incident with "
                 "`/incident <severity> <title>` if it is back."
             )
@@ -111,7 +118,7 @@ class Controls:
             who = " or ".join(
                 _grant_words(g) for g in (await self.policy.of(incident)).permissions.grants(action)
             )
-            raise IncidentError(
+            raise NotAllowed(
                 f"You may not {ACTION_WORDS.get(action, action)} in {incident.number}: that "
                 f"is for {who} (commander: {self.chat.user_ref(incident.commander_id)}). "
                 "Ask them, or have the commander hand over with `/incident commander @you`."
@@ -161,11 +168,11 @@ class Controls:
         await self._check(incident, user, "update")
         text = text.strip()
         if not text:
-            raise IncidentError("An update needs text: `/incident update [status] <what changed>`.")
+            raise MissingText(
+                "An update needs text: `/incident update [status] <what changed>`.", field="text"
+            )
         pol = await self.policy.of(incident)
-        new_status = pol.status(status) if status else None
-        if status and new_status is None:
-            raise IncidentError(self._unknown_status(pol, status))
+        new_status = status_named(pol, status) if status else None
         now = self.clock.now()
 
         def apply(inc: Incident) -> None:
@@ -190,19 +197,12 @@ class Controls:
         await self._post(inc, render(pol.templates.update, values))
         return inc
 
-    @staticmethod
-    def _unknown_status(pol: Policy, status: str) -> str:
-        names = ", ".join(f"`{s}`" for s in pol.statuses.values)
-        return f"Unknown status `{status}`. Use one of: {names}."
-
     async def set_status(self, incident: Incident, user: str, status: str) -> Incident:
         await self._check(incident, user, "update")
         pol = await self.policy.of(incident)
-        new = pol.status(status)
-        if new is None:
-            raise IncidentError(self._unknown_status(pol, status))
+        new = status_named(pol, status)
         if new == pol.statuses.final:
-            raise IncidentError("To close the incident use `/incident resolve <summary>`.")
+            raise FinalStatus("To close the incident use `/incident resolve <summary>`.")
 
         def apply(inc: Incident) -> None:
             inc.status = new
@@ -219,12 +219,9 @@ class Controls:
 
     async def set_severity(self, incident: Incident, user: str, severity: str) -> Incident:
         await self._check(incident, user, "severity")
-        sev = (await self.policy.of(incident)).severity(severity)
-        if sev is None:
-            names = ", ".join(f"`{s}`" for s in (await self.policy.of(incident)).severity_names())
-            raise IncidentError(f"Unknown severity `{severity}`. Use one of: {names}.")
+        sev = severity_named(await self.policy.of(incident), severity)
         if sev.name == incident.severity:
-            raise IncidentError(f"{incident.number} is already {sev.name}.")
+            raise NothingToDo(f"{incident.number} is already {sev.name}.", field="severity")
         now = self.clock.now()
         old = incident.severity
 
@@ -245,12 +242,12 @@ class Controls:
 
     async def ack(self, incident: Incident, user: str) -> int:
         if incident.resolved_at is not None:
-            raise IncidentError(f"{incident.number} is resolved: nothing to acknowledge.")
+            raise IncidentClosed(f"{incident.number} is resolved: nothing to acknowledge.")
         now = self.clock.now()
         async with self.store.session() as s:
             open_pages = [p for p in await jobs.pages_of(s, incident.id) if p.acked_at is None]
             if not open_pages:
-                raise IncidentError(
+                raise NothingToDo(
                     f"Nothing to acknowledge in {incident.number}: no page "
                     "is waiting for an answer."
                 )
@@ -275,7 +272,7 @@ class Controls:
     async def set_commander(self, incident: Incident, by: str, user: str) -> Incident:
         await self._check(incident, by, "commander")
         if user == incident.commander_id:
-            raise IncidentError(f"{self.chat.user_ref(user)} is already the commander.")
+            raise NothingToDo(f"{self.chat.user_ref(user)} is already the commander.")
 
         def apply(inc: Incident) -> None:
             inc.commander_id = user
@@ -298,11 +295,7 @@ class Controls:
     async def assign_role(self, incident: Incident, by: str, role: str, user: str) -> Incident:
         await self._check(incident, by, "role")
         pol = await self.policy.of(incident)
-        name = pol.role(role)
-        if name is None:
-            raise IncidentError(
-                f"Unknown role `{role}`. Roles: " + ", ".join(f"`{r}`" for r in pol.roles) + "."
-            )
+        name = role_named(pol, role)
         if name == "commander":
             return await self.set_commander(incident, by, user)
         now = self.clock.now()
@@ -333,7 +326,7 @@ class Controls:
     async def note(self, incident: Incident, user: str, text: str) -> None:
         text = text.strip()
         if not text:
-            raise IncidentError("A note needs text: `/incident note <what happened>`.")
+            raise MissingText("A note needs text: `/incident note <what happened>`.")
         async with self.store.session() as s:
             s.add(new_entry(incident.id, TimelineKind.NOTE, self.clock.now(), text, author=user))
             await s.commit()
@@ -342,7 +335,7 @@ class Controls:
         await self._check(incident, user, "escalate")
         level = await self.escalations.escalate_now(incident.id, by=user, reason=reason)
         if level is None:
-            raise IncidentError(
+            raise NothingToDo(
                 f"Every level of the escalation chain has been paged for "
                 f"{incident.number}. Page people directly in the channel."
             )
@@ -368,7 +361,9 @@ class Controls:
         await self._check(incident, user, "resolve")
         summary = summary.strip()
         if not summary:
-            raise IncidentError("Resolving needs a summary: `/incident resolve <what fixed it>`.")
+            raise MissingText(
+                "Resolving needs a summary: `/incident resolve <what fixed it>`.", field="summary"
+            )
         pol = await self.policy.of(incident)
         now = self.clock.now()
 

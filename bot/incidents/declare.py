@@ -1,4 +1,6 @@
-"""Use cases: what happens when a responder declares, lists, ... an incident.
+"""Declaring an incident: open (commit the row before the ack), accept (its first
+timeline line, clocks and set-up row), then set up its channel (bot/incidents/setup.py);
+and the bot's removal from an incident channel.
 
 Each use case validates first (a mistake changes nothing), writes to the store
 before it talks to chat (a crash loses nothing), and carries on past a failing
@@ -8,39 +10,29 @@ chat call, reporting what failed instead of aborting the rest.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
-from bot.incidents.channel_names import channel_name, with_suffix
-from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message, post_once, step_key
-from bot.incidents.errors import IncidentError
+from bot.incidents.chat import Chat, ChatError, Message
+from bot.incidents.errors import MissingText, NotInIncidentChannel
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.policy_words import severity_named
+from bot.incidents.setup import ChannelSetUp, DeclareOutcome
 from bot.incidents.timeline import TimelineKind, new_entry
-from bot.incidents.values import incident_values
 from bot.planning import due_jobs
 from bot.policy.model import Severity
-from bot.policy.templates import render
 from bot.store.batch import IncidentWriter
 from bot.store.repo import Store
 from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
 
-MAX_NAME_ATTEMPTS = 50
-MAX_TIMEOUTS = 3
 # A declaration is accepted right after the ack; one left unaccepted this long was cut
 # short by a crash (a slower process that gets there second simply stands back).
 ACCEPT_GRACE = timedelta(seconds=10)
-
-
-@dataclass
-class DeclareOutcome:
-    incident: Incident
-    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -62,15 +54,13 @@ class Incidents:
         self.worker = "incidents"
         self.in_flight: set[int] = set()
         self.writer = IncidentWriter(store)
+        self.setup = ChannelSetUp(store, chat, policy)
 
     # -- declare -------------------------------------------------------------------
 
     def severity(self, name: str) -> Severity:
-        sev = self.policy.policy.severity(name)
-        if sev is None:
-            names = ", ".join(f"`{s}`" for s in self.policy.policy.severity_names())
-            raise IncidentError(f"Unknown severity `{name}`. Use one of: {names}.")
-        return sev
+        """A severity of the current policy (new incidents start with it)."""
+        return severity_named(self.policy.policy, name)
 
     async def declare(self, *, severity: str, title: str, user_id: str) -> DeclareOutcome:
         return await self.set_up(await self.open(severity=severity, title=title, user_id=user_id))
@@ -84,8 +74,9 @@ class Incidents:
         sev = self.severity(severity)
         title = " ".join(title.split())
         if not title:
-            raise IncidentError(
-                "An incident needs a title, e.g. `/incident SEV1 Payment processing down`."
+            raise MissingText(
+                "An incident needs a title, e.g. `/incident SEV1 Payment processing down`.",
+                field="title",
             )
         pol = self.policy.policy
         now = self.clock.now()
@@ -184,7 +175,7 @@ class Incidents:
         if job_id is not None:
             self.in_flight.add(job_id)
         try:
-            await self._set_up_steps(outcome, sev, retry_since)
+            await self.setup.run(outcome, sev, retry_since)
         finally:
             if job_id is not None:
                 self.in_flight.discard(job_id)
@@ -192,157 +183,6 @@ class Incidents:
             async with self.store.session() as s:
                 await due_jobs.finish(s, job_id, self.clock.now())
                 await s.commit()
-
-    async def _set_up_steps(
-        self, outcome: DeclareOutcome, sev: Severity, retry_since: datetime | None
-    ) -> None:
-        incident = outcome.incident
-        pol = await self.policy.of(incident)
-        step = f"setup:{incident.id}"
-        incident_id = incident.id
-        if incident.channel_id is None:
-            try:
-                channel_id, name = await self._create_channel(incident, sev, retry_since)
-            except ChatError as e:
-                outcome.problems.append(f"Could not create the incident channel: `{e.code}`.")
-                return
-            incident = await self.store.update_incident(
-                incident_id, channel_id=channel_id, channel_name=name
-            )
-            outcome.incident = incident
-        else:
-            channel_id = incident.channel_id
-
-        invitees, problems = await self._invitees(sev, incident.commander_id)
-        outcome.problems += problems
-        try:
-            failed = await self.chat.invite(channel_id, invitees)
-            outcome.problems += [
-                f"Could not invite {self.chat.user_ref(u)}: `{code}`." for u, code in failed.items()
-            ]
-        except ChatError as e:
-            outcome.problems.append(f"Could not invite responders: `{e.code}`.")
-
-        values = await self.values(incident)
-        if pol.channel.topic:
-            try:
-                await self.chat.set_topic(channel_id, render(pol.channel.topic, values)[:250])
-            except ChatError as e:
-                outcome.problems.append(f"Could not set the topic: `{e.code}`.")
-
-        text = render(pol.templates.announcement, values)
-        if sev.checklist and "{checklist}" not in pol.templates.announcement:
-            # The immediate actions ride in the pinned announcement: one post, one pin.
-            text += "\n\n*Immediate actions*\n" + "\n".join(f"• {s}" for s in sev.checklist)
-        announcement = Message(
-            title=f"{incident.number}: {incident.title}",
-            text=text,
-            incident_id=incident.id,
-            controls=INCIDENT_CONTROLS,
-            step=step_key(step, channel_id, "announcement"),
-        )
-        try:
-            ts = incident.announcement_ts
-            if ts is None:
-                ts = await post_once(self.chat, channel_id, announcement, retry_since)
-                outcome.incident = await self.store.update_incident(incident_id, announcement_ts=ts)
-            await self.chat.pin(channel_id, ts)
-        except ChatError as e:
-            outcome.problems.append(f"Could not post or pin the announcement: `{e.code}`.")
-
-        if pol.channel.announce and not incident.private:
-            text = (
-                f"{incident.number} declared: *{self.chat.literal(incident.title)}* "
-                f"({sev.name}, {sev.label}). "
-                f"Join {self.chat.channel_ref(channel_id)}. "
-                f"Commander: {self.chat.user_ref(incident.commander_id)}"
-            )
-            where = pol.channel.announce
-            message = Message(text=text, incident_id=incident.id, step=step_key(step, where))
-            try:
-                await post_once(self.chat, where, message, retry_since)
-            except ChatError as e:
-                outcome.problems.append(
-                    f"Could not announce in {pol.channel.announce}: `{e.code}`."
-                )
-
-        if outcome.problems:
-            report = "Incident set up with problems:\n" + "\n".join(
-                f"• {p}" for p in outcome.problems
-            )
-            message = Message(
-                text=report, incident_id=incident.id, step=step_key(step, channel_id, "problems")
-            )
-            try:
-                await post_once(self.chat, channel_id, message, retry_since)
-            except ChatError:
-                log.warning("could not report setup problems in %s", channel_id)
-
-    async def _create_channel(
-        self, incident: Incident, sev: Severity, retry_since: datetime | None
-    ) -> tuple[str, str]:
-        pol = await self.policy.of(incident)
-        local = incident.declared_at.astimezone(ZoneInfo(pol.timezone))
-        base = channel_name(
-            pol.channel.pattern,
-            title=incident.title,
-            when=local,
-            number=incident.id,
-            severity=sev.name,
-        )
-        if retry_since is not None:
-            # A crash may have come between creating the channel and storing its id: a
-            # channel of ours with one of the names we would try, no incident's yet, is it.
-            names = [base] + [with_suffix(base, n) for n in range(2, MAX_NAME_ATTEMPTS + 2)]
-            found = await self._orphan(incident, names)
-            if found is not None:
-                return found
-        name = base
-        attempt, timeouts = 2, 0
-        while attempt < MAX_NAME_ATTEMPTS + 2:
-            try:
-                return await self.chat.create_channel(name, private=incident.private), name
-            except ChatError as e:
-                if e.code == "timeout" and timeouts < MAX_TIMEOUTS:
-                    # Slack may have created it before the answer was lost: adopt it if
-                    # so, else try the same name again.
-                    timeouts += 1
-                    adopted = await self._orphan(incident, [name])
-                    if adopted is not None:
-                        return adopted
-                    continue
-                # Taken names include archived channels; Slack is the only judge of that.
-                if e.code != "name_taken":
-                    raise
-            name = with_suffix(base, attempt)
-            attempt += 1
-        raise ChatError("name_taken", f"{base} and {MAX_NAME_ATTEMPTS} suffixes are taken")
-
-    async def _orphan(self, incident: Incident, names: list[str]) -> tuple[str, str] | None:
-        """A channel the bot created under one of `names` that no incident owns: the one
-        this incident's set-up created when Slack's answer (or the process) was lost."""
-        ours = await self.chat.own_channels(names)
-        for name in names:
-            if name in ours and await self.store.by_channel(ours[name]) is None:
-                log.info(
-                    "%s: adopting #%s, created by an interrupted set-up", incident.number, name
-                )
-                return ours[name], name
-        return None
-
-    async def _invitees(self, sev: Severity, commander: str) -> tuple[list[str], list[str]]:
-        users = [commander]
-        problems: list[str] = []
-        for key in sev.invite:
-            contact = self.policy.policy.contacts[key]
-            if contact.user:
-                users.append(contact.user)
-            elif contact.usergroup:
-                try:
-                    users += await self.chat.group_members(contact.usergroup)
-                except ChatError as e:
-                    problems.append(f"Could not read the members of `{key}`: `{e.code}`.")
-        return list(dict.fromkeys(users)), problems
 
     async def bot_removed(self, channel_id: str, by: str | None) -> Incident | None:
         """The bot was removed from an incident channel: stop recording that channel
@@ -380,14 +220,10 @@ class Incidents:
 
     # -- queries -------------------------------------------------------------------
 
-    async def values(self, incident: Incident) -> dict[str, str]:
-        roles = await self.store.roles(incident.id)
-        return incident_values(await self.policy.of(incident), incident, self.chat, roles)
-
     async def in_channel(self, channel_id: str) -> Incident:
         incident = await self.store.by_channel(channel_id)
         if incident is None:
-            raise IncidentError(
+            raise NotInIncidentChannel(
                 "This command works inside an incident channel. Run it there, or use "
                 "`/incident list` to find the incident's channel."
             )

@@ -32,15 +32,25 @@ class IncidentClosed(IncidentError):
 
 
 class UnknownSeverity(IncidentError):
+    """The policy has no severity by that name or alias."""
+
     field = "severity"
 
 
 class UnknownStatus(IncidentError):
+    """The policy has no status by that name."""
+
     field = "status"
 
 
 class UnknownRole(IncidentError):
-    pass
+    """The policy declares no such role."""
+
+
+class FinalStatus(IncidentError):
+    """The final status is reached by resolving (with a summary), not by setting it."""
+
+    field = "status"
 
 
 class MissingText(IncidentError):
@@ -49,4 +59,4 @@ class MissingText(IncidentError):
 
 class NothingToDo(IncidentError):
     """The change asked for is the state already (same severity, same commander, no
-    page waiting for an acknowledgement)."""
+    page waiting for an acknowledgement, every escalation level paged)."""

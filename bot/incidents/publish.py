@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.clock import Clock
 from bot.incidents.chat import Chat
 from bot.incidents.controls import Controls
-from bot.incidents.errors import IncidentError
+from bot.incidents.errors import MissingText, NotAllowed
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import fmt_time, incident_values
@@ -71,15 +71,17 @@ class Publisher:
         `public_title`, else the one published before (so an edited title sticks), else
         the incident's title."""
         if incident.private:
-            raise IncidentError("Private incidents are never published on the status page.")
+            raise NotAllowed("Private incidents are never published on the status page.")
         if not await self.controls.may(incident, user, "publish"):
-            raise IncidentError(
+            raise NotAllowed(
                 "You may not publish to the status page for this incident: "
                 "ask the commander or the communications lead."
             )
         text = text.strip()
         if not text:
-            raise IncidentError("The public text is empty: write what customers should read.")
+            raise MissingText(
+                "The public text is empty: write what customers should read.", field="public_text"
+            )
         now = self.clock.now()
         async with self.store.session() as s:
             if not (public_title and public_title.strip()):

@@ -10,14 +10,13 @@ Usage::
 from .durations import format_duration, parse_duration
 from .errors import PolicyError, PolicyInvalid
 from .loader import LoadedPolicy, load_policy, parse_policy
-from .model import (
+from .model import Policy
+from .permissions import Grant, Permissions
+from .sections import (
     Channel,
     Contact,
     Escalation,
-    Grant,
     Level,
-    Permissions,
-    Policy,
     Severity,
     Statuses,
     StatusPage,

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from typing import get_args
 
 from .errors import FieldPath
-from .model import Action, Grant, Policy
+from .model import Policy
+from .permissions import Action, Grant
 from .templates import ROLE_PREFIX, field_lines
 
 __all__ = ["cross_references"]

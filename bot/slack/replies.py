@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.incidents.declare import DeclareOutcome
+from bot.incidents.setup import DeclareOutcome
 from bot.incidents.values import age
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -108,15 +107,6 @@ class Store:
             )
             return res.all()
 
-    async def count_open(self) -> int:
-        async with self.session() as s:
-            q = (
-                select(func.count())
-                .select_from(Incident)
-                .where(col(Incident.resolved_at).is_(None))
-            )
-            return int((await s.exec(q)).one())
-
     # -- roles ---------------------------------------------------------------------
 
     async def roles(self, incident_id: int) -> dict[str, str]:
@@ -208,17 +198,6 @@ class Store:
             return {i: due for i, due in (await s.exec(q)).all()}
 
     # -- timeline ------------------------------------------------------------------
-
-    async def add_entry(self, entry: TimelineEntry) -> bool:
-        """Record one entry; False when its source_key was recorded before (a retry)."""
-        async with self.session() as s:
-            s.add(entry)
-            try:
-                await s.commit()
-            except IntegrityError:
-                await s.rollback()
-                return False
-            return True
 
     async def entry_times(self, incident_id: int, kind: str) -> Sequence[datetime]:
         """When each of the incident's entries of `kind` happened."""

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.controls import SNOOZE_CHOICES
 from bot.incidents.errors import IncidentError
-from bot.policy.model import Action as PolicyAction
+from bot.policy.permissions import Action as PolicyAction
 from bot.services import Services
 from bot.slack.ids import Action
 from bot.slack.modals import resolve_modal, severity_modal, snooze_modal, update_modal

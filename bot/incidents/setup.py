@@ -1,0 +1,191 @@
+"""Setting up a declared incident's channel: create it (adopting one an interrupted
+set-up created), invite the responders, set the topic, post and pin the announcement,
+announce it elsewhere, and report what failed. Run right after the declaration, or again
+by the scheduler after a crash: each step first finds what it did before."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.incidents.channel_names import channel_name, with_suffix
+from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message, post_once, step_key
+from bot.incidents.policy_book import PolicyBook
+from bot.incidents.values import incident_values
+from bot.policy.model import Severity
+from bot.policy.templates import render
+from bot.store.repo import Store
+from bot.store.tables import Incident
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_ATTEMPTS = 50
+MAX_TIMEOUTS = 3
+
+
+@dataclass
+class DeclareOutcome:
+    incident: Incident
+    problems: list[str] = field(default_factory=list)
+
+
+class ChannelSetUp:
+    def __init__(self, store: Store, chat: Chat, policy: PolicyBook) -> None:
+        self.store = store
+        self.chat = chat
+        self.policy = policy
+
+    async def run(
+        self, outcome: DeclareOutcome, sev: Severity, retry_since: datetime | None
+    ) -> None:
+        """The steps, in order; a failing one is added to `outcome.problems` (and
+        reported in the channel) and the rest go on."""
+        incident = outcome.incident
+        pol = await self.policy.of(incident)
+        step = f"setup:{incident.id}"
+        incident_id = incident.id
+        if incident.channel_id is None:
+            try:
+                channel_id, name = await self._create_channel(incident, sev, retry_since)
+            except ChatError as e:
+                outcome.problems.append(f"Could not create the incident channel: `{e.code}`.")
+                return
+            incident = await self.store.update_incident(
+                incident_id, channel_id=channel_id, channel_name=name
+            )
+            outcome.incident = incident
+        else:
+            channel_id = incident.channel_id
+
+        invitees, problems = await self._invitees(sev, incident.commander_id)
+        outcome.problems += problems
+        try:
+            failed = await self.chat.invite(channel_id, invitees)
+            outcome.problems += [
+                f"Could not invite {self.chat.user_ref(u)}: `{code}`." for u, code in failed.items()
+            ]
+        except ChatError as e:
+            outcome.problems.append(f"Could not invite responders: `{e.code}`.")
+
+        values = incident_values(pol, incident, self.chat, await self.store.roles(incident.id))
+        if pol.channel.topic:
+            try:
+                await self.chat.set_topic(channel_id, render(pol.channel.topic, values)[:250])
+            except ChatError as e:
+                outcome.problems.append(f"Could not set the topic: `{e.code}`.")
+
+        text = render(pol.templates.announcement, values)
+        if sev.checklist and "{checklist}" not in pol.templates.announcement:
+            # The immediate actions ride in the pinned announcement: one post, one pin.
+            text += "\n\n*Immediate actions*\n" + "\n".join(f"• {s}" for s in sev.checklist)
+        announcement = Message(
+            title=f"{incident.number}: {incident.title}",
+            text=text,
+            incident_id=incident.id,
+            controls=INCIDENT_CONTROLS,
+            step=step_key(step, channel_id, "announcement"),
+        )
+        try:
+            ts = incident.announcement_ts
+            if ts is None:
+                ts = await post_once(self.chat, channel_id, announcement, retry_since)
+                outcome.incident = await self.store.update_incident(incident_id, announcement_ts=ts)
+            await self.chat.pin(channel_id, ts)
+        except ChatError as e:
+            outcome.problems.append(f"Could not post or pin the announcement: `{e.code}`.")
+
+        if pol.channel.announce and not incident.private:
+            text = (
+                f"{incident.number} declared: *{self.chat.literal(incident.title)}* "
+                f"({sev.name}, {sev.label}). "
+                f"Join {self.chat.channel_ref(channel_id)}. "
+                f"Commander: {self.chat.user_ref(incident.commander_id)}"
+            )
+            where = pol.channel.announce
+            message = Message(text=text, incident_id=incident.id, step=step_key(step, where))
+            try:
+                await post_once(self.chat, where, message, retry_since)
+            except ChatError as e:
+                outcome.problems.append(
+                    f"Could not announce in {pol.channel.announce}: `{e.code}`."
+                )
+
+        if outcome.problems:
+            report = "Incident set up with problems:\n" + "\n".join(
+                f"• {p}" for p in outcome.problems
+            )
+            message = Message(
+                text=report, incident_id=incident.id, step=step_key(step, channel_id, "problems")
+            )
+            try:
+                await post_once(self.chat, channel_id, message, retry_since)
+            except ChatError:
+                log.warning("could not report setup problems in %s", channel_id)
+
+    async def _create_channel(
+        self, incident: Incident, sev: Severity, retry_since: datetime | None
+    ) -> tuple[str, str]:
+        pol = await self.policy.of(incident)
+        local = incident.declared_at.astimezone(ZoneInfo(pol.timezone))
+        base = channel_name(
+            pol.channel.pattern,
+            title=incident.title,
+            when=local,
+            number=incident.id,
+            severity=sev.name,
+        )
+        if retry_since is not None:
+            # A crash may have come between creating the channel and storing its id: a
+            # channel of ours with one of the names we would try, no incident's yet, is it.
+            names = [base] + [with_suffix(base, n) for n in range(2, MAX_NAME_ATTEMPTS + 2)]
+            found = await self._orphan(incident, names)
+            if found is not None:
+                return found
+        name = base
+        attempt, timeouts = 2, 0
+        while attempt < MAX_NAME_ATTEMPTS + 2:
+            try:
+                return await self.chat.create_channel(name, private=incident.private), name
+            except ChatError as e:
+                if e.code == "timeout" and timeouts < MAX_TIMEOUTS:
+                    # Slack may have created it before the answer was lost: adopt it if
+                    # so, else try the same name again.
+                    timeouts += 1
+                    adopted = await self._orphan(incident, [name])
+                    if adopted is not None:
+                        return adopted
+                    continue
+                # Taken names include archived channels; Slack is the only judge of that.
+                if e.code != "name_taken":
+                    raise
+            name = with_suffix(base, attempt)
+            attempt += 1
+        raise ChatError("name_taken", f"{base} and {MAX_NAME_ATTEMPTS} suffixes are taken")
+
+    async def _orphan(self, incident: Incident, names: list[str]) -> tuple[str, str] | None:
+        """A channel the bot created under one of `names` that no incident owns: the one
+        this incident's set-up created when Slack's answer (or the process) was lost."""
+        ours = await self.chat.own_channels(names)
+        for name in names:
+            if name in ours and await self.store.by_channel(ours[name]) is None:
+                log.info(
+                    "%s: adopting #%s, created by an interrupted set-up", incident.number, name
+                )
+                return ours[name], name
+        return None
+
+    async def _invitees(self, sev: Severity, commander: str) -> tuple[list[str], list[str]]:
+        users = [commander]
+        problems: list[str] = []
+        for key in sev.invite:
+            contact = self.policy.policy.contacts[key]
+            if contact.user:
+                users.append(contact.user)
+            elif contact.usergroup:
+                try:
+                    users += await self.chat.group_members(contact.usergroup)
+                except ChatError as e:
+                    problems.append(f"Could not read the members of `{key}`: `{e.code}`.")
+        return list(dict.fromkeys(users)), problems
