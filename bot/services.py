@@ -103,7 +103,7 @@ async def build_services(
         scheduler=scheduler,
         timeline=timeline,
         controls=controls,
-        publisher=Publisher(store, chat, policy_book, clock, controls),
+        publisher=Publisher(store, chat, policy_book, clock, controls.checks),
         status_page=StatusPage(store, policy_book, clock),
         reports=Reports(store, timeline, chat, access),
     )

@@ -86,3 +86,15 @@ async def test_export_for_a_viewer_follows_the_rule(incident) -> None:  # type: 
         raise AssertionError("an outsider exported a private incident")
     # The operator (the `export` command, no viewer) exports every incident.
     assert (await services.reports.export(incident_, policy))["incident"]["id"] == 2
+
+
+async def test_channel_members_reads_every_page(slack: FakeSlack) -> None:
+    from tests.test_gateway import chat_for
+
+    people = [f"U{i:08d}" for i in range(2500)]
+    ch = slack.add_channel("incident-big", private=True, members=[*people, slack.bot_user_id])
+    chat = chat_for(slack)
+    try:
+        assert await chat.channel_members(ch) == {*people, slack.bot_user_id}
+    finally:
+        await chat.close()

@@ -13,7 +13,7 @@ def test_every_kind_has_its_own_label() -> None:
 
 
 async def test_a_bot_removed_line_reads_as_such_in_the_timeline(incident) -> None:  # type: ignore[no-untyped-def]
-    _, bot, ch, alice = incident
+    _, bot, _, alice = incident
     reports = bot.services.reports
     entry = new_entry(
         1,

@@ -16,11 +16,11 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message
+from bot.incidents.checks import Checks
 from bot.incidents.errors import (
     FinalStatus,
     IncidentClosed,
     MissingText,
-    NotAllowed,
     NothingToDo,
 )
 from bot.incidents.escalation import Escalations
@@ -31,7 +31,6 @@ from bot.incidents.values import fmt_time, incident_values
 from bot.planning import due_jobs
 from bot.policy.durations import format_duration
 from bot.policy.permissions import Action as PolicyAction
-from bot.policy.permissions import Grant
 from bot.policy.templates import render
 from bot.store import jobs
 from bot.store.repo import Store
@@ -40,20 +39,6 @@ from bot.store.tables import Incident, Participant
 log = logging.getLogger(__name__)
 
 SNOOZE_CHOICES = (timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=1))
-ACTION_WORDS = {
-    "update": "post updates",
-    "severity": "change the severity",
-    "commander": "hand over command",
-    "role": "assign roles",
-    "escalate": "escalate",
-    "resolve": "resolve",
-}
-
-
-def _grant_words(g: Grant) -> str:
-    return {"anyone": "anyone", "commander": "the commander"}.get(
-        g.kind, f"the {g.name.replace('_', ' ')}" if g.kind == "role" else f"`{g.name}`"
-    )
 
 
 # The channel posts that failed while handling one request (the change itself is kept):
@@ -82,47 +67,11 @@ class Controls:
         self.policy = policy
         self.clock = clock
         self.escalations = escalations
-
-    # -- checks --------------------------------------------------------------------
-
-    async def may(self, incident: Incident, user: str, action: PolicyAction) -> bool:
-        pol = await self.policy.of(incident)
-        roles = await self.store.roles(incident.id)
-        if pol.allows(action, user, commander=incident.commander_id, roles=roles):
-            return True
-        # Only now ask Slack who is in the user groups the grant names.
-        groups: list[str] = []
-        for grant in pol.permissions.grants(action):
-            contact = pol.contacts.get(grant.name) if grant.kind == "contact" else None
-            if contact is not None and contact.usergroup:
-                try:
-                    if user in await self.chat.group_members(contact.usergroup):
-                        groups.append(contact.usergroup)
-                except ChatError as e:
-                    log.warning("permission check: group %s unreadable: %s", grant.name, e.code)
-        return pol.allows(
-            action, user, commander=incident.commander_id, roles=roles, usergroups=groups
-        )
+        self.checks = Checks(store, chat, policy)
 
     async def check(self, incident: Incident, user: str, action: PolicyAction) -> None:
-        """Raise IncidentError saying why `user` may not do `action` now."""
-        await self._check(incident, user, action)
-
-    async def _check(self, incident: Incident, user: str, action: PolicyAction) -> None:
-        if incident.resolved_at is not None:
-            raise IncidentClosed(
-                f"{incident.number} is resolved. Declare a new incident with "
-                "`/incident <severity> <title>` if it is back."
-            )
-        if not await self.may(incident, user, action):
-            who = " or ".join(
-                _grant_words(g) for g in (await self.policy.of(incident)).permissions.grants(action)
-            )
-            raise NotAllowed(
-                f"You may not {ACTION_WORDS.get(action, action)} in {incident.number}: that "
-                f"is for {who} (commander: {self.chat.user_ref(incident.commander_id)}). "
-                "Ask them, or have the commander hand over with `/incident commander @you`."
-            )
+        """Refuse (IncidentClosed, NotAllowed) unless `user` may do `action` now."""
+        await self.checks.check(incident, user, action)
 
     # -- the one way to change an incident -----------------------------------------
 
@@ -165,7 +114,7 @@ class Controls:
     async def update(
         self, incident: Incident, user: str, text: str, status: str | None = None
     ) -> Incident:
-        await self._check(incident, user, "update")
+        await self.checks.check(incident, user, "update")
         text = text.strip()
         if not text:
             raise MissingText(
@@ -198,7 +147,7 @@ class Controls:
         return inc
 
     async def set_status(self, incident: Incident, user: str, status: str) -> Incident:
-        await self._check(incident, user, "update")
+        await self.checks.check(incident, user, "update")
         pol = await self.policy.of(incident)
         new = status_named(pol, status)
         if new == pol.statuses.final:
@@ -218,7 +167,7 @@ class Controls:
         return inc
 
     async def set_severity(self, incident: Incident, user: str, severity: str) -> Incident:
-        await self._check(incident, user, "severity")
+        await self.checks.check(incident, user, "severity")
         sev = severity_named(await self.policy.of(incident), severity)
         if sev.name == incident.severity:
             raise NothingToDo(f"{incident.number} is already {sev.name}.", field="severity")
@@ -270,7 +219,7 @@ class Controls:
         return len(open_pages)
 
     async def set_commander(self, incident: Incident, by: str, user: str) -> Incident:
-        await self._check(incident, by, "commander")
+        await self.checks.check(incident, by, "commander")
         if user == incident.commander_id:
             raise NothingToDo(f"{self.chat.user_ref(user)} is already the commander.")
 
@@ -293,7 +242,7 @@ class Controls:
         return inc
 
     async def assign_role(self, incident: Incident, by: str, role: str, user: str) -> Incident:
-        await self._check(incident, by, "role")
+        await self.checks.check(incident, by, "role")
         pol = await self.policy.of(incident)
         name = role_named(pol, role)
         if name == "commander":
@@ -332,7 +281,7 @@ class Controls:
             await s.commit()
 
     async def escalate(self, incident: Incident, user: str, reason: str | None) -> str:
-        await self._check(incident, user, "escalate")
+        await self.checks.check(incident, user, "escalate")
         level = await self.escalations.escalate_now(incident.id, by=user, reason=reason)
         if level is None:
             raise NothingToDo(
@@ -342,7 +291,7 @@ class Controls:
         return level
 
     async def snooze(self, incident: Incident, user: str, duration: timedelta) -> Incident:
-        await self._check(incident, user, "update")
+        await self.checks.check(incident, user, "update")
         until = self.clock.now() + duration
 
         def apply(inc: Incident) -> None:
@@ -358,7 +307,7 @@ class Controls:
         return inc
 
     async def resolve(self, incident: Incident, user: str, summary: str) -> Incident:
-        await self._check(incident, user, "resolve")
+        await self.checks.check(incident, user, "resolve")
         summary = summary.strip()
         if not summary:
             raise MissingText(

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.incidents.chat import Chat
-from bot.incidents.controls import Controls
+from bot.incidents.checks import Checks
 from bot.incidents.errors import MissingText, NotAllowed
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.timeline import TimelineKind, new_entry
@@ -25,13 +25,13 @@ _BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*\S)?)\*(?![\w*])")
 
 class Publisher:
     def __init__(
-        self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock, controls: Controls
+        self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock, checks: Checks
     ) -> None:
         self.store = store
         self.chat = chat
         self.policy = policy
         self.clock = clock
-        self.controls = controls
+        self.checks = checks
 
     async def draft(self, incident: Incident, status: str, update: str) -> str:
         """The policy's customer template filled in: the commander edits it before it goes."""
@@ -56,7 +56,7 @@ class Publisher:
         return _BOLD.sub(r"\1", render(template, values))
 
     async def may(self, incident: Incident, user: str) -> bool:
-        return not incident.private and await self.controls.may(incident, user, "publish")
+        return not incident.private and await self.checks.may(incident, user, "publish")
 
     async def publish(
         self,
@@ -72,7 +72,7 @@ class Publisher:
         the incident's title."""
         if incident.private:
             raise NotAllowed("Private incidents are never published on the status page.")
-        if not await self.controls.may(incident, user, "publish"):
+        if not await self.checks.may(incident, user, "publish"):
             raise NotAllowed(
                 "You may not publish to the status page for this incident: "
                 "ask the commander or the communications lead."

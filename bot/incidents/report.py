@@ -16,6 +16,7 @@ from bot.incidents.values import Refs, incident_values
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
 from bot.policy.templates import render
+from bot.store import jobs
 from bot.store.repo import Store
 from bot.store.tables import Incident, TimelineEntry
 
@@ -68,7 +69,8 @@ class Reports:
 
     async def metrics(self, incident: Incident, policy: Policy) -> Metrics:
         start = incident.declared_at
-        acks = [p.acked_at for p in await self.store.pages(incident.id) if p.acked_at]
+        async with self.store.session() as s:
+            acks = [p.acked_at for p in await jobs.pages_of(s, incident.id) if p.acked_at]
         updates = await self.store.entry_times(incident.id, TimelineKind.UPDATE)
         acked = min(
             [*acks, *([incident.acknowledged_at] if incident.acknowledged_at else [])], default=None

@@ -86,7 +86,7 @@ async def claim_due(
         )
         if store.engine.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
-        rows = [(i, inc) for i, inc in (await s.exec(q)).all() if i is not None]
+        rows = list((await s.exec(q)).all())
         claimed = []
         for job_id, incident_id in rows:
             res = await s.exec(  # type: ignore[call-overload]

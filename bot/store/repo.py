@@ -15,7 +15,6 @@ from bot.store.tables import (
     DueJob,
     Incident,
     JobState,
-    Page,
     Participant,
     Publication,
     TimelineEntry,
@@ -135,13 +134,6 @@ class Store:
             )
         )
         return res.first()
-
-    # -- pages ---------------------------------------------------------------------
-
-    async def pages(self, incident_id: int) -> Sequence[Page]:
-        async with self.session() as s:
-            res = await s.exec(select(Page).where(Page.incident_id == incident_id))
-            return res.all()
 
     # -- publications --------------------------------------------------------------
 

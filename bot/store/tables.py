@@ -1,4 +1,8 @@
-"""The tables. Changing one means adding an Alembic revision (tests/test_migrations.py checks)."""
+"""The tables. Changing one means adding an Alembic revision (tests/test_migrations.py checks).
+
+Every `id` is typed `int`: the database sets it on insert, and every row the code
+handles was read or written back, so it has one (the None default only serves the
+INSERT)."""
 
 from __future__ import annotations
 
@@ -29,8 +33,6 @@ class JobState(StrEnum):
 class Incident(SQLModel, table=True):
     __tablename__ = "incident"
 
-    # Set by the database on insert: every incident the code handles was read or
-    # written back, so it has one (the default only serves the INSERT).
     id: int = Field(default=None, primary_key=True)
     title: str
     severity: str
@@ -74,7 +76,7 @@ class Participant(SQLModel, table=True):
     __tablename__ = "participant"
     __table_args__ = (UniqueConstraint("incident_id", "role", name="uq_participant_role"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     role: str
     user_id: str
@@ -90,7 +92,7 @@ class TimelineEntry(SQLModel, table=True):
 
     __tablename__ = "timeline_entry"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     kind: str
     occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
@@ -109,7 +111,7 @@ class Page(SQLModel, table=True):
     __tablename__ = "page"
     __table_args__ = (UniqueConstraint("incident_id", "level", name="uq_page_level"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     level: int
     reason: str
@@ -130,7 +132,7 @@ class DueJob(SQLModel, table=True):
     __tablename__ = "due_job"
     __table_args__ = (UniqueConstraint("incident_id", "key", "due_at", name="uq_due_job_step"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     key: str
     kind: str
@@ -163,7 +165,7 @@ class Publication(SQLModel, table=True):
 
     __tablename__ = "publication"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     status: str
     public_title: str
