@@ -10,12 +10,15 @@ from tests.harness import Bot, eventually
 from tests.slack_server import FakeSlack
 from tests.test_controls import say
 
+# The `incident` fixture: (slack, bot, incident channel id, the declarer).
+Declared = tuple[FakeSlack, Bot, str, str]
+
 PRIVATE = "Leaked keys"
 
 
 async def in_list(bot: Bot, user: str, channel: str) -> bool:
     r = await bot.send.command("list", user=user, channel=channel)
-    return PRIVATE in str(r.json()["text"])
+    return PRIVATE in r.body
 
 
 async def on_home(slack: FakeSlack, bot: Bot, user: str) -> bool:
@@ -40,7 +43,7 @@ async def in_picker(slack: FakeSlack, bot: Bot, user: str, channel: str) -> bool
     return PRIVATE in str(slack.views[-1].view["blocks"])
 
 
-async def test_a_private_incident_is_seen_by_the_same_people_everywhere(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_a_private_incident_is_seen_by_the_same_people_everywhere(incident: Declared) -> None:
     slack, bot, _, alice = incident
     general = slack.channel_by_name("general")
     assert general is not None
@@ -64,7 +67,7 @@ async def test_a_private_incident_is_seen_by_the_same_people_everywhere(incident
         assert seen == (expect, expect, expect), (user, seen)
 
 
-async def test_export_for_a_viewer_follows_the_rule(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_export_for_a_viewer_follows_the_rule(incident: Declared) -> None:
     slack, bot, _, alice = incident
     general = slack.channel_by_name("general")
     assert general is not None

@@ -16,9 +16,14 @@ from bot.incidents.errors import (
     UnknownSeverity,
     UnknownStatus,
 )
+from tests.harness import Bot
+from tests.slack_server import FakeSlack
+
+# The `incident` fixture: (slack, bot, incident channel id, the declarer).
+Declared = tuple[FakeSlack, Bot, str, str]
 
 
-async def test_each_refusal_has_its_type_and_field(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_each_refusal_has_its_type_and_field(incident: Declared) -> None:
     slack, bot, ch, alice = incident
     services = bot.services
     c = services.controls

@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.incidents.timeline import TimelineKind, is_key, new_entry
+from tests.harness import Bot
+from tests.slack_server import FakeSlack
+
+# The `incident` fixture: (slack, bot, incident channel id, the declarer).
+Declared = tuple[FakeSlack, Bot, str, str]
 
 
 def test_every_kind_has_its_own_label() -> None:
@@ -12,7 +17,7 @@ def test_every_kind_has_its_own_label() -> None:
     assert len(set(labels)) == len(labels)
 
 
-async def test_a_bot_removed_line_reads_as_such_in_the_timeline(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_a_bot_removed_line_reads_as_such_in_the_timeline(incident: Declared) -> None:
     _, bot, _, alice = incident
     reports = bot.services.reports
     entry = new_entry(

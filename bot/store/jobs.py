@@ -65,7 +65,7 @@ async def take_back(
         mine = (col(DueJob.claimed_by) == worker) & col(DueJob.id).in_(in_flight)
         dead = dead & ~mine
     async with store.session() as s:
-        res = await s.exec(  # type: ignore[call-overload]
+        res = await s.exec(
             update(DueJob).where(dead).values(state=JobState.PENDING, claimed_by=None)
         )
         await s.commit()
@@ -89,7 +89,7 @@ async def claim_due(
         rows = list((await s.exec(q)).all())
         claimed = []
         for job_id, incident_id in rows:
-            res = await s.exec(  # type: ignore[call-overload]
+            res = await s.exec(
                 update(DueJob)
                 .where(col(DueJob.id) == job_id, col(DueJob.state) == JobState.PENDING)
                 .values(
