@@ -58,10 +58,6 @@ class Incidents:
 
     # -- declare -------------------------------------------------------------------
 
-    def severity(self, name: str) -> Severity:
-        """A severity of the current policy (new incidents start with it)."""
-        return severity_named(self.policy.policy, name)
-
     async def declare(self, *, severity: str, title: str, user_id: str) -> DeclareOutcome:
         return await self.set_up(await self.open(severity=severity, title=title, user_id=user_id))
 
@@ -71,7 +67,7 @@ class Incidents:
         Only the incident row is written here (batched with others arriving at the same
         moment: a burst of declarations must still be answered within Slack's 3 s); its
         timeline, clocks and set-up follow in `accept`."""
-        sev = self.severity(severity)
+        sev = severity_named(self.policy.policy, severity)  # a new incident: the current policy
         title = " ".join(title.split())
         if not title:
             raise MissingText(
@@ -160,7 +156,7 @@ class Incidents:
             return
         sev = (await self.policy.of(incident)).severity(incident.severity)
         if sev is None:  # the severity left the policy meanwhile: keep what was stored
-            sev = self.severity(self.policy.policy.severity_names()[0])
+            sev = self.policy.policy.severities[0]
         log.info("finishing the set-up of %s after a restart", incident.number)
         await self._set_up_channel(DeclareOutcome(incident), sev, job_id, retry_since)
 
