@@ -12,11 +12,10 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from sqlalchemy import text
 
 from bot.services import Services
-from bot.slack import listeners
+from bot.slack import errors, listeners
 from bot.slack.gateway import close_client, make_client
 from bot.statuspage.page import add_routes as add_status_routes
 
@@ -47,19 +46,7 @@ def build_bolt(services: Services, *, recorder: bool = False) -> AsyncApp:
     else:
         listeners.register(app, services)
 
-    @app.error
-    async def on_error(
-        error: Exception, body: dict[str, Any], respond: AsyncRespond | None
-    ) -> None:
-        log.exception("unhandled error in a listener", exc_info=error)
-        if respond is not None and body.get("response_url"):
-            await respond(
-                response_type="ephemeral",
-                replace_original=False,
-                text="Something went wrong on our side; nothing was changed by the failing step. "
-                "Try again, and tell your bot operator if it keeps happening.",
-            )
-
+    errors.register(app)
     return app
 
 

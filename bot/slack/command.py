@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from bot.incidents.errors import IncidentError
+
 __all__ = [
     "IN_INCIDENT",
     "TITLE_MAX_LEN",
@@ -217,7 +219,7 @@ IN_INCIDENT: frozenset[type[Command]] = frozenset(
 )
 
 
-class UsageError(ValueError):
+class UsageError(IncidentError):
     """A mistake in the command text; ``message`` is mrkdwn ready to show the user."""
 
     def __init__(self, message: str) -> None:

@@ -39,3 +39,11 @@ class Field(StrEnum):
     DURATION = "duration"
     PUBLISH = "publish"
     PUBLIC_TEXT = "public_text"
+
+
+class Payload(StrEnum):
+    """The `type` of an interactivity payload."""
+
+    BLOCK_ACTIONS = "block_actions"
+    VIEW_SUBMISSION = "view_submission"
+    MESSAGE_ACTION = "message_action"

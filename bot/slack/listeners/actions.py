@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.controls import SNOOZE_CHOICES
-from bot.incidents.errors import IncidentError
+from bot.incidents.errors import IncidentError, NothingToDo
 from bot.policy.model import Action as PolicyAction
 from bot.services import Services
 from bot.slack.ids import Action
@@ -36,9 +36,6 @@ async def incident_of(services: Services, body: dict[str, Any]) -> Incident | No
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def refuse(respond: AsyncRespond, text: str) -> None:
-        await respond(response_type="ephemeral", replace_original=False, text=text)
-
     async def on_button(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
@@ -47,30 +44,30 @@ def register(app: AsyncApp, services: Services) -> None:
         user = body["user"]["id"]
         incident = await incident_of(services, body)
         if incident is None:
-            await refuse(respond, "That incident no longer exists.")
-            return
+            raise IncidentError("That incident no longer exists.")
+        # Refusals go back as ephemeral messages through slack/errors.py.
         c = services.controls
-        try:
-            await c.check(incident, user, NEEDS[action])
-            if action is Action.ESCALATE:
-                level = await c.escalate(incident, user, "escalate button")
-                await refuse(respond, f"Escalated {incident.number} to {level}.")
-                return
-            pol = await services.policy.of(incident)  # the policy it started with
-            if action is Action.CHANGE_SEVERITY and len(pol.severities) < 2:
-                raise IncidentError(f"The policy has no severity other than {incident.severity}.")
-            draft = None
-            if action is Action.POST_UPDATE and await services.publisher.may(incident, user):
-                draft = await services.publisher.draft(incident, incident.status, "")
-            view = {
-                Action.POST_UPDATE: lambda: update_modal(pol, incident, draft),
-                Action.CHANGE_SEVERITY: lambda: severity_modal(pol, incident),
-                Action.RESOLVE: lambda: resolve_modal(incident),
-                Action.SNOOZE: lambda: snooze_modal(incident, SNOOZE_CHOICES),
-            }[action]()
-        except IncidentError as e:
-            await refuse(respond, str(e))
+        await c.check(incident, user, NEEDS[action])
+        if action is Action.ESCALATE:
+            level = await c.escalate(incident, user, "escalate button")
+            await respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text=f"Escalated {incident.number} to {level}.",
+            )
             return
+        pol = await services.policy.of(incident)  # the policy it started with
+        if action is Action.CHANGE_SEVERITY and len(pol.severities) < 2:
+            raise NothingToDo(f"The policy has no severity other than {incident.severity}.")
+        draft = None
+        if action is Action.POST_UPDATE and await services.publisher.may(incident, user):
+            draft = await services.publisher.draft(incident, incident.status, "")
+        view = {
+            Action.POST_UPDATE: lambda: update_modal(pol, incident, draft),
+            Action.CHANGE_SEVERITY: lambda: severity_modal(pol, incident),
+            Action.RESOLVE: lambda: resolve_modal(incident),
+            Action.SNOOZE: lambda: snooze_modal(incident, SNOOZE_CHOICES),
+        }[action]()
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     for action in NEEDS:

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.controls import collect_failed_posts
-from bot.incidents.errors import IncidentError
+from bot.incidents.errors import IncidentError, NotAllowed
 from bot.services import Services
 from bot.slack import command as cmd
 from bot.slack.blocks import declare_modal
@@ -69,7 +69,6 @@ PUBLISH_FLAG = "--publish"
 async def open_publish_modal(
     services: Services,
     client: AsyncWebClient,
-    respond: AsyncRespond,
     body: dict[str, Any],
     incident: Incident,
     parsed: cmd.Update,
@@ -90,8 +89,7 @@ async def open_publish_modal(
             if incident.private
             else "You may not publish this incident: ask the commander or the comms lead."
         )
-        await respond(response_type="ephemeral", text=why)
-        return
+        raise NotAllowed(why)
     draft = await services.publisher.draft(incident, status, text)
     view = update_modal(pol, incident, draft, text=text, status=status, publish=True)
     await client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -105,11 +103,8 @@ def register(app: AsyncApp, services: Services) -> None:
         user = body["user_id"]
         channel = body.get("channel_id", "")
         vocab = vocabulary(services.policy.policy)
-        try:
-            parsed = cmd.parse(body.get("text", ""), vocab)
-        except cmd.UsageError as e:
-            await ack(response_type="ephemeral", text=e.message)
-            return
+        # Refusals (a UsageError here) are answered by the one error handler, slack/errors.py.
+        parsed = cmd.parse(body.get("text", ""), vocab)
 
         if isinstance(parsed, cmd.OpenDeclareModal):
             await ack()
@@ -137,13 +132,9 @@ def register(app: AsyncApp, services: Services) -> None:
         if isinstance(parsed, cmd.Declare):
             # Stored before the ack (a crash after it must not lose the declaration), the
             # channel after it: creating and posting take longer than Slack's 3 s.
-            try:
-                opened = await services.incidents.open(
-                    severity=parsed.severity, title=parsed.title, user_id=user
-                )
-            except IncidentError as e:
-                await ack(response_type="ephemeral", text=str(e))
-                return
+            opened = await services.incidents.open(
+                severity=parsed.severity, title=parsed.title, user_id=user
+            )
             await ack(
                 response_type="ephemeral",
                 text=f"Declaring {parsed.severity} *{escape(parsed.title)}*… "
@@ -155,23 +146,16 @@ def register(app: AsyncApp, services: Services) -> None:
             )
             return
         # In-incident verbs: the incident first, then the use case, after the ack.
-        try:
-            incident = await services.incidents.in_channel(channel)
-        except IncidentError as e:
-            await ack(response_type="ephemeral", text=str(e))
-            return
+        incident = await services.incidents.in_channel(channel)
         if isinstance(parsed, cmd.Update) and parsed.text.startswith(PUBLISH_FLAG):
             # `/incident update --publish ...`: the modal, prefilled, so the public text can be
             # edited before it goes out (trigger_id is only good for 3 seconds: open it now).
             await ack()
-            await open_publish_modal(services, client, respond, body, incident, parsed)
+            await open_publish_modal(services, client, body, incident, parsed)
             return
         await ack()
         failed = collect_failed_posts()
-        try:
-            text = await in_incident(services, parsed, incident, user)
-        except IncidentError as e:
-            text = str(e)
+        text = await in_incident(services, parsed, incident, user)
         if failed:
             text += (
                 f"\n:warning: It is recorded, but posting in the channel failed (`{failed[0]}`): "

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.incidents.errors import IncidentError, MissingText
 from bot.incidents.timeline import ts_time
 from bot.services import Services
 from bot.slack.blocks import clip, option
@@ -142,11 +143,9 @@ def register(app: AsyncApp, services: Services) -> None:
             values.get(Field.KEY_TEXT.value, {}).get(Field.KEY_TEXT.value, {}).get("value") or ""
         ).strip()
         if incident_id is None:
-            await ack(response_action="errors", errors={Field.INCIDENT.value: "Pick an incident."})
-            return
+            raise IncidentError("Pick an incident.", field=Field.INCIDENT)
         if not text:
-            await ack(response_action="errors", errors={Field.KEY_TEXT.value: "Say what happened."})
-            return
+            raise MissingText("Say what happened.", field=Field.KEY_TEXT)
         await ack()
         user = body["user"]["id"]
         incident = await services.store.get(int(incident_id))

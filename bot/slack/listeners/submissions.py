@@ -8,7 +8,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.controls import SNOOZE_CHOICES
-from bot.incidents.errors import IncidentError
+from bot.incidents.errors import (
+    IncidentError,
+    MissingText,
+    NotAllowed,
+    UnknownSeverity,
+)
 from bot.policy.durations import format_duration
 from bot.services import Services
 from bot.slack.ids import Field, View
@@ -40,11 +45,8 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors=errors)
             return
         # Stored before the ack: once the modal closes, the declaration must survive a crash.
-        try:
-            opened = await services.incidents.open(severity=severity, title=title, user_id=user)
-        except IncidentError as e:
-            await ack(response_action="errors", errors={Field.TITLE.value: str(e)})
-            return
+        # A refusal goes onto the modal's field (slack/errors.py).
+        opened = await services.incidents.open(severity=severity, title=title, user_id=user)
         await ack()
         text = declare_reply(await services.incidents.set_up(opened))
         # A modal has no response_url: tell the declarer by DM.
@@ -63,79 +65,58 @@ def _incident_id(view: dict[str, Any]) -> int | None:
 
 
 def register_controls(app: AsyncApp, services: Services) -> None:
-    """Submissions of the commander's modals: errors go back onto the modal's fields."""
+    """Submissions of the commander's modals. A refusal before the ack goes back onto the
+    modal's field; after it (e.g. someone resolved meanwhile) by DM (slack/errors.py)."""
 
-    async def submit(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+    async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         callback = view.get("callback_id")
-        field = {
-            View.UPDATE.value: Field.TEXT,
-            View.SEVERITY.value: Field.SEVERITY,
-            View.RESOLVE.value: Field.SUMMARY,
-            View.SNOOZE.value: Field.DURATION,
-        }[str(callback)]
         incident_id = _incident_id(view)
         incident = await services.store.get(incident_id) if incident_id else None
         if incident is None:
-            await ack(response_action="errors", errors={field.value: "That incident is gone."})
-            return
+            raise IncidentError("That incident is gone.")
         c = services.controls
-        acked = False
-
-        async def close() -> None:
-            nonlocal acked
+        if callback == View.UPDATE.value:
+            text = _value(view, Field.TEXT)
+            if not text:
+                raise MissingText("Say what changed.", field=Field.TEXT)
+            await c.check(incident, user, "update")
+            status = _value(view, Field.STATUS) or incident.status
+            publish = _checked(view, Field.PUBLISH)
+            if publish and not await services.publisher.may(incident, user):
+                raise NotAllowed("You may not publish this incident.", field=Field.PUBLISH)
             await ack()
-            acked = True
-
-        try:
-            if callback == View.UPDATE.value:
-                text = _value(view, Field.TEXT)
-                if not text:
-                    raise IncidentError("Say what changed.")
-                await c.check(incident, user, "update")
-                status = _value(view, Field.STATUS) or incident.status
-                publish = _checked(view, Field.PUBLISH)
-                if publish and not await services.publisher.may(incident, user):
-                    field = Field.PUBLISH
-                    raise IncidentError("You may not publish this incident.")
-                await close()
-                await c.update(incident, user, text, status)
-                if publish:
-                    public = _value(view, Field.PUBLIC_TEXT) or await services.publisher.draft(
-                        incident, status, text
-                    )
-                    await services.publisher.publish(incident, user, public, status)
-            elif callback == View.SEVERITY.value:
-                await c.check(incident, user, "severity")
-                sev = _value(view, Field.SEVERITY)
-                pol = await services.policy.of(incident)
-                if pol.severity(sev) is None or sev == incident.severity:
-                    raise IncidentError(f"Pick a severity other than {incident.severity}.")
-                await close()
-                await c.set_severity(incident, user, sev)
-            elif callback == View.RESOLVE.value:
-                summary = _value(view, Field.SUMMARY)
-                if not summary:
-                    raise IncidentError("Say what fixed it: the summary goes in the postmortem.")
-                await c.check(incident, user, "resolve")
-                await close()
-                await c.resolve(incident, user, summary)
-            else:
-                choice = _value(view, Field.DURATION)
-                duration = next((d for d in SNOOZE_CHOICES if format_duration(d) == choice), None)
-                if duration is None:
-                    raise IncidentError("Pick 15m, 30m or 1h.")
-                await c.check(incident, user, "update")
-                await close()
-                await c.snooze(incident, user, duration)
-        except IncidentError as e:
-            if not acked:
-                await ack(response_action="errors", errors={field.value: str(e)[:150]})
-                return
-            # The modal is closed already (e.g. someone resolved meanwhile): tell by DM.
-            await client.chat_postMessage(channel=user, text=str(e))
+            await c.update(incident, user, text, status)
+            if publish:
+                public = _value(view, Field.PUBLIC_TEXT) or await services.publisher.draft(
+                    incident, status, text
+                )
+                await services.publisher.publish(incident, user, public, status)
+        elif callback == View.SEVERITY.value:
+            await c.check(incident, user, "severity")
+            sev = _value(view, Field.SEVERITY)
+            pol = await services.policy.of(incident)
+            if pol.severity(sev) is None or sev == incident.severity:
+                raise UnknownSeverity(f"Pick a severity other than {incident.severity}.")
+            await ack()
+            await c.set_severity(incident, user, sev)
+        elif callback == View.RESOLVE.value:
+            summary = _value(view, Field.SUMMARY)
+            if not summary:
+                raise MissingText(
+                    "Say what fixed it: the summary goes in the postmortem.", field=Field.SUMMARY
+                )
+            await c.check(incident, user, "resolve")
+            await ack()
+            await c.resolve(incident, user, summary)
+        else:
+            choice = _value(view, Field.DURATION)
+            duration = next((d for d in SNOOZE_CHOICES if format_duration(d) == choice), None)
+            if duration is None:
+                raise IncidentError("Pick 15m, 30m or 1h.", field=Field.DURATION)
+            await c.check(incident, user, "update")
+            await ack()
+            await c.snooze(incident, user, duration)
 
     for v in (View.UPDATE, View.SEVERITY, View.RESOLVE, View.SNOOZE):
         app.view(v.value)(submit)
