@@ -17,6 +17,7 @@ from sqlalchemy import text
 from bot.services import Services
 from bot.slack import errors, listeners
 from bot.slack.gateway import close_client, make_client
+from bot.slack.ids import EVENT_CALLBACK, SOCKET_EVENTS_API, Event
 from bot.statuspage.page import add_routes as add_status_routes
 
 log = logging.getLogger(__name__)
@@ -50,12 +51,12 @@ def build_bolt(services: Services, *, recorder: bool = False) -> AsyncApp:
     return app
 
 
-RECORDED_EVENTS = {"message", "channel_left", "group_left"}
+RECORDED_EVENTS = {Event.MESSAGE, Event.CHANNEL_LEFT, Event.GROUP_LEFT}
 
 
 def _recorded_event(raw: bytes) -> bool:
     """An Events API callback for the timeline (a cheap look before Bolt's full one)."""
-    if not raw.startswith(b"{") or b"event_callback" not in raw:
+    if not raw.startswith(b"{") or EVENT_CALLBACK.encode() not in raw:
         return False
     try:
         body = json.loads(raw)
@@ -67,7 +68,7 @@ def _recorded_event(raw: bytes) -> bool:
 def _recorded_body(body: Any) -> bool:
     event = body.get("event") if isinstance(body, dict) else None
     return (
-        body.get("type") == "event_callback"
+        body.get("type") == EVENT_CALLBACK
         and isinstance(event, dict)
         and event.get("type") in RECORDED_EVENTS
     )
@@ -87,7 +88,7 @@ def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> A
     class Handler(AsyncSocketModeHandler):
         async def handle(self, client: Any, req: SocketModeRequest) -> None:  # type: ignore[override]
             start = time.time()
-            recorded = req.type == "events_api" and _recorded_body(req.payload)
+            recorded = req.type == SOCKET_EVENTS_API and _recorded_body(req.payload)
             response = await run_async_bolt_app(recorder if recorded else self.app, req)
             await send_async_response(client, req, response, start)
 

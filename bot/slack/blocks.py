@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.incidents.chat import Control, Message
 from bot.policy.model import Policy
-from bot.slack.ids import Action, Field, View
+from bot.slack.ids import Action, BlockId, Field, View
 
 MAX_BLOCKS_MESSAGE = 50
 MAX_BLOCKS_VIEW = 100
@@ -71,7 +71,9 @@ def message_blocks(msg: Message) -> list[Block]:
         for control in msg.controls:
             action, label, style = CONTROL_BUTTONS[control]
             elements.append(button(action, label, value, style))
-        blocks.append({"type": "actions", "block_id": "incident_controls", "elements": elements})
+        blocks.append(
+            {"type": "actions", "block_id": BlockId.INCIDENT_CONTROLS.value, "elements": elements}
+        )
     return fit_message(blocks)
 
 

@@ -14,7 +14,7 @@ from bot.incidents.values import age, fmt_time
 from bot.policy.model import Policy
 from bot.slack.blocks import MAX_BLOCKS_VIEW, Block, button, header, section
 from bot.slack.gateway import escape
-from bot.slack.ids import Action
+from bot.slack.ids import HOME_TAB, Action, BlockId
 from bot.store.repo import Store
 from bot.store.tables import DueJob, Incident, Participant
 
@@ -62,7 +62,7 @@ async def home_view(store: Store, policy: Policy, viewer: str, now: datetime) ->
         header("Incidents"),
         {
             "type": "actions",
-            "block_id": "home_actions",
+            "block_id": BlockId.HOME_ACTIONS.value,
             "elements": [button(Action.DECLARE, "Declare incident", "home", "danger")],
         },
         {"type": "divider"},
@@ -88,7 +88,7 @@ async def home_view(store: Store, policy: Policy, viewer: str, now: datetime) ->
             f"*{i.number}* {i.severity} · {escape(i.title)} · resolved "
             f"{fmt_time(i.resolved_at, policy.timezone)} after {age(i.declared_at, i.resolved_at)}"
         )
-    return {"type": "home", "blocks": _fit(blocks)}
+    return {"type": HOME_TAB, "blocks": _fit(blocks)}
 
 
 def _where(i: Incident) -> str:

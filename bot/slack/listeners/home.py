@@ -12,16 +12,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.services import Services
 from bot.slack.blocks import declare_modal
 from bot.slack.home_view import home_view
-from bot.slack.ids import Action
+from bot.slack.ids import HOME_TAB, Action, Event
 
 log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.event("app_home_opened")
+    @app.event(Event.APP_HOME_OPENED.value)
     async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
         user = event.get("user")
-        if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
+        if event.get("tab", HOME_TAB) != HOME_TAB or not isinstance(user, str) or not user:
             return
         view = await home_view(services.store, services.policy.policy, user, services.clock.now())
         try:

@@ -16,7 +16,13 @@ from bot.incidents.timeline import ts_time
 from bot.services import Services
 from bot.slack.blocks import clip, option
 from bot.slack.gateway import escape
-from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, Field, View
+from bot.slack.ids import (
+    KEY_EVENT_REACTION,
+    SHORTCUT_ADD_TO_TIMELINE,
+    Field,
+    SlackError,
+    View,
+)
 
 log = logging.getLogger(__name__)
 
@@ -161,10 +167,10 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         try:  # the scribe sees the mark on the message itself
             await client.reactions_add(
-                channel=meta["channel"], timestamp=meta["ts"], name="pushpin"
+                channel=meta["channel"], timestamp=meta["ts"], name=KEY_EVENT_REACTION
             )
         except SlackApiError as e:
-            if e.response.get("error") != "already_reacted":
+            if e.response.get("error") != SlackError.ALREADY_REACTED:
                 await client.chat_postMessage(
                     channel=user,
                     text=f"Added to the timeline of {incident.number}: {escape(text[:200])}",
