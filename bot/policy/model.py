@@ -333,8 +333,8 @@ class Statuses(_Model):
         return self
 
     def find(self, name: str) -> str | None:
-        key = name.strip().lower()
-        return next((v for v in self.values if v.lower() == key), None)
+        key = normalize(name)
+        return next((v for v in self.values if normalize(v) == key), None) if key else None
 
 
 class Templates(_Model):
@@ -586,13 +586,13 @@ class Policy(_Model):
         return [s.name for s in self.severities]
 
     def status(self, name: str) -> str | None:
-        """The status as the policy spells it, matched ignoring case."""
+        """The status as the policy spells it, matched like a severity name."""
         return self.statuses.find(name)
 
     def role(self, name: str) -> str | None:
-        """``Tech-Lead``, ``tech lead`` -> ``tech_lead`` when declared."""
-        key = re.sub(r"[\s-]+", "_", name.strip().lower())
-        return key if key in self.roles else None
+        """``Tech-Lead``, ``tech lead``, ``TECHLEAD`` -> ``tech_lead`` when declared."""
+        key = normalize(name)
+        return next((r for r in self.roles if normalize(r) == key), None) if key else None
 
     def contact(self, key: str) -> Contact | None:
         return self.contacts.get(key)

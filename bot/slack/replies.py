@@ -8,22 +8,10 @@ from typing import Any
 from bot.incidents.declare import DeclareOutcome
 from bot.incidents.values import age
 from bot.policy.durations import format_duration
-from bot.policy.model import Policy
 from bot.services import Services
 from bot.slack.blocks import section
-from bot.slack.command import Vocabulary, normalise
 from bot.slack.gateway import escape
 from bot.store.tables import Incident
-
-
-def vocabulary(policy: Policy) -> Vocabulary:
-    severities: dict[str, str] = {}
-    for s in policy.severities:
-        for word in (s.name, *s.aliases):
-            severities[normalise(word)] = s.name
-    return Vocabulary(
-        severities=severities, statuses=list(policy.statuses.values), roles=list(policy.roles)
-    )
 
 
 def declare_reply(outcome: DeclareOutcome) -> str:

@@ -17,7 +17,7 @@ from bot.slack.blocks import declare_modal
 from bot.slack.gateway import escape
 from bot.slack.ids import SLASH_COMMAND
 from bot.slack.modals import update_modal
-from bot.slack.replies import declare_reply, incident_list, vocabulary
+from bot.slack.replies import declare_reply, incident_list
 from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,6 @@ async def in_incident(
     raise IncidentError("That command is not available here; see `/incident help`.")
 
 
-PUBLISH_FLAG = "--publish"
-
-
 async def open_publish_modal(
     services: Services,
     client: AsyncWebClient,
@@ -74,15 +71,8 @@ async def open_publish_modal(
     parsed: cmd.Update,
 ) -> None:
     user = body["user_id"]
-    words = parsed.text[len(PUBLISH_FLAG) :].split(maxsplit=1)
     pol = await services.policy.of(incident)
-    status = parsed.status or (pol.status(words[0]) if words else None)
-    text = (
-        (words[1] if len(words) > 1 else "")
-        if status and words and not parsed.status
-        else " ".join(words)
-    )
-    status = status or incident.status
+    text, status = parsed.text, parsed.status or incident.status
     if not await services.publisher.may(incident, user):
         why = (
             "Private incidents are never published."
@@ -102,7 +92,7 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         user = body["user_id"]
         channel = body.get("channel_id", "")
-        vocab = vocabulary(services.policy.policy)
+        vocab = cmd.Vocabulary(services.policy.policy)
         # Refusals (a UsageError here) are answered by the one error handler, slack/errors.py.
         parsed = cmd.parse(body.get("text", ""), vocab)
 
@@ -147,7 +137,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         # In-incident verbs: the incident first, then the use case, after the ack.
         incident = await services.incidents.in_channel(channel)
-        if isinstance(parsed, cmd.Update) and parsed.text.startswith(PUBLISH_FLAG):
+        if isinstance(parsed, cmd.Update) and parsed.publish:
             # `/incident update --publish ...`: the modal, prefilled, so the public text can be
             # edited before it goes out (trigger_id is only good for 3 seconds: open it now).
             await ack()
