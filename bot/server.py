@@ -1,4 +1,8 @@
-"""The Bolt app and the HTTP server: POST /slack/events, GET /healthz; Socket Mode switch."""
+"""The Bolt app and the HTTP server: POST /slack/events, GET /healthz; Socket Mode switch.
+
+One AsyncWebClient (one HTTP session, kept-alive connections) serves both Bolt apps and
+the gateway: whoever builds the gateway makes it (gateway.make_client) and passes it
+here; the gateway closes it (Services.close)."""
 
 from __future__ import annotations
 
@@ -12,11 +16,11 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
 from bot.services import Services
 from bot.slack import errors, listeners
-from bot.slack.gateway import close_client, make_client
 from bot.slack.ids import EVENT_CALLBACK, SOCKET_EVENTS_API, Event
 from bot.statuspage.page import add_routes as add_status_routes
 
@@ -27,7 +31,7 @@ BOLT_KEY = web.AppKey("bolt", AsyncApp)
 RECORDER_KEY = web.AppKey("recorder", AsyncApp)
 
 
-def build_bolt(services: Services, *, recorder: bool = False) -> AsyncApp:
+def build_bolt(services: Services, client: AsyncWebClient, *, recorder: bool = False) -> AsyncApp:
     """The app for commands, interactions and events; or (`recorder`) the one for the
     events the timeline records, which answers Slack only once they are stored: Slack
     re-sends an event it saw no answer to, never one it did, so a crash between an
@@ -36,7 +40,7 @@ def build_bolt(services: Services, *, recorder: bool = False) -> AsyncApp:
     app = AsyncApp(
         # The client carries the token (and SLACK_API_URL, and the retry handlers).
         signing_secret=settings.slack_signing_secret,
-        client=make_client(settings),
+        client=client,
         # Commands answer before their (slow) work; handlers are idempotent anyway.
         process_before_response=recorder,
         # The timeline records the bot's own posts too.
@@ -120,27 +124,23 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "policy": services.policy.version[:12]})
 
 
-async def _close_clients(app: web.Application) -> None:
-    for key in (BOLT_KEY, RECORDER_KEY):
-        await close_client(app[key].client)
-
-
-def build_web(services: Services, bolt: AsyncApp | None = None) -> web.Application:
+def build_web(
+    services: Services, client: AsyncWebClient, bolt: AsyncApp | None = None
+) -> web.Application:
     app = web.Application()
     app[SERVICES_KEY] = services
-    app[BOLT_KEY] = bolt or build_bolt(services)
-    app[RECORDER_KEY] = build_bolt(services, recorder=True)
+    app[BOLT_KEY] = bolt or build_bolt(services, client)
+    app[RECORDER_KEY] = build_bolt(services, client, recorder=True)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
-    app.on_cleanup.append(_close_clients)
     add_status_routes(app, services.status_page)
     return app
 
 
 async def start_http(
-    services: Services, host: str = "0.0.0.0", port: int | None = None
+    services: Services, client: AsyncWebClient, host: str = "0.0.0.0", port: int | None = None
 ) -> web.AppRunner:
-    runner = web.AppRunner(build_web(services), access_log=None)
+    runner = web.AppRunner(build_web(services, client), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, services.settings.port if port is None else port)
     await site.start()
@@ -160,12 +160,12 @@ async def watch_policy(services: Services) -> None:
             log.exception("policy reload failed")
 
 
-async def serve_forever(services: Services) -> None:
+async def serve_forever(services: Services, client: AsyncWebClient) -> None:
     settings = services.settings
     reloader = asyncio.create_task(watch_policy(services))
-    bolt = build_bolt(services)
+    bolt = build_bolt(services, client)
     # In Socket Mode /healthz still answers on $PORT so platforms can probe the process.
-    web_app = build_web(services, bolt)
+    web_app = build_web(services, client, bolt)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", settings.port).start()
