@@ -9,7 +9,8 @@ import pytest
 from bot.incidents.chat import ChatError, Message
 from bot.server import BOLT_KEY, RECORDER_KEY
 from bot.settings import Settings
-from bot.slack.gateway import SlackChat, escape, make_client
+from bot.slack.gateway import SlackChat, make_client
+from bot.slack.mrkdwn import escape
 from tests.harness import start_bot
 from tests.slack_server import FakeSlack
 

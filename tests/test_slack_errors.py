@@ -1,10 +1,13 @@
-"""The one error handler's choices (bot/slack/errors.py), without a Slack round trip."""
+"""The one error handler's choices (bot/slack/errors.py) and the control table it reads
+(bot/slack/controls.py), without a Slack round trip."""
 
 from __future__ import annotations
 
 from slack_bolt.response import BoltResponse
 
+from bot.incidents import chat
 from bot.incidents.errors import IncidentError, UnknownSeverity, UnknownStatus
+from bot.slack.controls import BY_ACTION, BY_CONTROL, BY_VIEW
 from bot.slack.errors import StickyAck, field_errors
 from bot.slack.ids import Field, View
 
@@ -45,3 +48,12 @@ def test_an_ack_once_given_is_not_taken_back() -> None:
     ack.response = answer
     ack.response = None
     assert ack.response is answer
+
+
+def test_every_control_the_domain_asks_for_is_a_button_with_a_handler() -> None:
+    assert set(BY_CONTROL) == set(chat.Control)
+    for control in BY_ACTION.values():
+        # A button either opens a modal that its record submits, or acts at once.
+        assert (control.opens is None) == (control.modal is None) == (control.field is None)
+        if control.modal is not None:
+            assert BY_VIEW[control.modal] is control

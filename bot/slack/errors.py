@@ -16,19 +16,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.errors import IncidentError
-from bot.slack.ids import Field, Payload, View
+from bot.slack.controls import BY_VIEW
+from bot.slack.ids import Payload
 
 log = logging.getLogger(__name__)
 
-# Where a refusal goes on a modal that has no input named by its `field`.
-MAIN_FIELD: dict[str, Field] = {
-    View.DECLARE: Field.TITLE,
-    View.ADD_TO_TIMELINE: Field.KEY_TEXT,
-    View.UPDATE: Field.TEXT,
-    View.SEVERITY: Field.SEVERITY,
-    View.RESOLVE: Field.SUMMARY,
-    View.SNOOZE: Field.DURATION,
-}
 # Slack shows a field error of up to about this many characters.
 MAX_FIELD_ERROR = 150
 FAILED = (
@@ -64,10 +56,11 @@ async def sticky_ack(context: AsyncBoltContext, next: Callable[[], Awaitable[Non
 
 def field_errors(view: dict[str, Any], error: IncidentError) -> dict[str, str]:
     """`response_action: errors` for a modal: on the refusal's field if the modal has it,
-    else on the modal's main input."""
+    else on the modal's main input (its control's, else its first)."""
     inputs = [str(b.get("block_id")) for b in view.get("blocks") or [] if b.get("type") == "input"]
-    field = error.field if error.field in inputs else None
-    field = field or MAIN_FIELD.get(str(view.get("callback_id"))) or (inputs[0] if inputs else "")
+    control = BY_VIEW.get(str(view.get("callback_id")))
+    main = control.field if control is not None else None
+    field = error.field if error.field in inputs else main or (inputs[0] if inputs else "")
     return {field: str(error)[:MAX_FIELD_ERROR]}
 
 

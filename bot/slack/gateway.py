@@ -22,8 +22,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.chat import ChatCode, ChatError, Message
 from bot.settings import Settings
-from bot.slack.blocks import fallback_text, message_blocks
+from bot.slack import mrkdwn
 from bot.slack.ids import STEP_EVENT, SlackError
+from bot.slack.messages import fallback_text, message_blocks
 from bot.slack.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -78,11 +79,6 @@ def make_client(settings: Settings) -> AsyncWebClient:
 async def close_client(client: AsyncWebClient) -> None:
     if client.session is not None:
         await client.session.close()
-
-
-def escape(text: str) -> str:
-    """Slack's three control characters: a title can't ping @channel or fake a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _code(e: SlackApiError) -> str:
@@ -261,15 +257,13 @@ class SlackChat:
             raise ChatError(_code(e)) from e
 
     def user_ref(self, user_id: str) -> str:
-        return f"<@{user_id}>"
+        return mrkdwn.user(user_id)
 
     def group_ref(self, group_id: str) -> str:
-        return f"<!subteam^{group_id}>"
+        return mrkdwn.group(group_id)
 
     def literal(self, text: str) -> str:
-        return escape(text)
+        return mrkdwn.escape(text)
 
     def channel_ref(self, channel: str) -> str:
-        if channel[:1] in {"C", "G"} and channel[1:].isalnum() and channel.isupper():
-            return f"<#{channel}>"
-        return channel if channel.startswith("#") else f"#{channel}"
+        return mrkdwn.channel(channel)

@@ -12,8 +12,9 @@ from sqlmodel import col, select
 
 from bot.incidents.values import age, fmt_time
 from bot.policy.model import Policy
+from bot.slack import mrkdwn
 from bot.slack.blocks import MAX_BLOCKS_VIEW, Block, button, header, section
-from bot.slack.gateway import escape
+from bot.slack.controls import BY_ACTION
 from bot.slack.ids import HOME_TAB, Action, BlockId
 from bot.store.repo import Store
 from bot.store.tables import DueJob, Incident, Participant
@@ -58,12 +59,13 @@ async def home_view(store: Store, policy: Policy, viewer: str, now: datetime) ->
     def visible(i: Incident) -> bool:
         return not i.private or viewer in {i.commander_id, i.declared_by} or i.id in mine
 
+    declare = BY_ACTION[Action.DECLARE]
     blocks: list[Block] = [
         header("Incidents"),
         {
             "type": "actions",
             "block_id": BlockId.HOME_ACTIONS.value,
-            "elements": [button(Action.DECLARE, "Declare incident", "home", "danger")],
+            "elements": [button(declare.id, declare.label, "home", declare.style)],
         },
         {"type": "divider"},
     ]
@@ -76,7 +78,8 @@ async def home_view(store: Store, policy: Policy, viewer: str, now: datetime) ->
         next_update = fmt_time(due, policy.timezone) if due else "no reminder due"
         blocks += section(
             f"*{i.number}* {i.severity} · {i.status.capitalize()} · {_where(i)}\n"
-            f"{escape(i.title)}\nCommander <@{i.commander_id}> · {age(i.declared_at, now)} old"
+            f"{mrkdwn.escape(i.title)}\nCommander {mrkdwn.user(i.commander_id)}"
+            f" · {age(i.declared_at, now)} old"
             f" · next update due {next_update}"
         )
     blocks += [{"type": "divider"}]
@@ -85,14 +88,14 @@ async def home_view(store: Store, policy: Policy, viewer: str, now: datetime) ->
     for i in recent[:SHOWN]:
         assert i.resolved_at is not None
         blocks += section(
-            f"*{i.number}* {i.severity} · {escape(i.title)} · resolved "
+            f"*{i.number}* {i.severity} · {mrkdwn.escape(i.title)} · resolved "
             f"{fmt_time(i.resolved_at, policy.timezone)} after {age(i.declared_at, i.resolved_at)}"
         )
     return {"type": HOME_TAB, "blocks": _fit(blocks)}
 
 
 def _where(i: Incident) -> str:
-    return f"<#{i.channel_id}>" if i.channel_id else "no channel"
+    return mrkdwn.channel(i.channel_id) if i.channel_id else "no channel"
 
 
 def _fit(blocks: Sequence[Block]) -> list[Block]:

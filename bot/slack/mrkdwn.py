@@ -15,6 +15,27 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def user(user_id: str) -> str:
+    """A mention that notifies: ``<@U1ABC>``."""
+    return f"<@{user_id}>"
+
+
+def group(group_id: str) -> str:
+    """A user-group mention: ``<!subteam^S1ABC>``."""
+    return f"<!subteam^{group_id}>"
+
+
+def channel(channel: str) -> str:
+    """A channel link from its id (``<#C1ABC>``); a name is shown as ``#name``."""
+    if channel[:1] in {"C", "G"} and channel[1:].isalnum() and channel.isupper():
+        return f"<#{channel}>"
+    return channel if channel.startswith("#") else f"#{channel}"
+
+
+def link(url: str, label: str) -> str:
+    return f"<{url}|{escape(label)}>"
+
+
 def mentioned_user(word: str) -> str | None:
     """The user id of a whole-word mention, ``<@U1ABC|alice>`` -> ``U1ABC``."""
     m = _MENTION.fullmatch(word)

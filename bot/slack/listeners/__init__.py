@@ -11,7 +11,6 @@ from bot.slack.listeners import actions, commands, events, home, shortcuts, subm
 def register(app: AsyncApp, services: Services) -> None:
     commands.register(app, services)
     submissions.register(app, services)
-    submissions.register_controls(app, services)
     actions.register(app, services)
     events.register(app, services)
     home.register(app, services)

@@ -1,32 +1,19 @@
-"""Buttons on the pinned announcement and on reminders. The clicker is Slack's payload
-user, never anything in the button's value (which only names the incident)."""
+"""Buttons, each one a record in slack/controls.py: check its permission, then open its
+modal (or, for Escalate, act at once). The clicker is Slack's payload user, never
+anything in the button's value (which only names the incident)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents.controls import SNOOZE_CHOICES
-from bot.incidents.errors import IncidentError, NothingToDo
-from bot.policy.model import Action as PolicyAction
+from bot.incidents.errors import IncidentError
 from bot.services import Services
-from bot.slack.ids import Action
-from bot.slack.modals import resolve_modal, severity_modal, snooze_modal, update_modal
+from bot.slack.controls import BY_ACTION, Asked
+from bot.slack.form import Form
 from bot.store.tables import Incident
-
-log = logging.getLogger(__name__)
-
-# Which permission a button needs before its modal opens (checked again on submit).
-NEEDS: dict[Action, PolicyAction] = {
-    Action.POST_UPDATE: "update",
-    Action.CHANGE_SEVERITY: "severity",
-    Action.RESOLVE: "resolve",
-    Action.SNOOZE: "update",
-    Action.ESCALATE: "escalate",
-}
 
 
 async def incident_of(services: Services, body: dict[str, Any]) -> Incident | None:
@@ -40,35 +27,24 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        action = Action(body["actions"][0]["action_id"])
-        user = body["user"]["id"]
-        incident = await incident_of(services, body)
-        if incident is None:
-            raise IncidentError("That incident no longer exists.")
-        # Refusals go back as ephemeral messages through slack/errors.py.
-        c = services.controls
-        await c.check(incident, user, NEEDS[action])
-        if action is Action.ESCALATE:
-            level = await c.escalate(incident, user, "escalate button")
-            await respond(
-                response_type="ephemeral",
-                replace_original=False,
-                text=f"Escalated {incident.number} to {level}.",
-            )
+        # Refusals go back as ephemeral messages (or a DM) through slack/errors.py.
+        control = BY_ACTION[body["actions"][0]["action_id"]]
+        incident = None
+        if control.on_incident:
+            incident = await incident_of(services, body)
+            if incident is None:
+                raise IncidentError("That incident no longer exists.")
+        # An incident's controls follow the policy it started with.
+        policy = await services.policy.of(incident) if incident else services.policy.policy
+        asked = Asked(services, client, control, body["user"]["id"], incident, policy)
+        await asked.check()
+        if control.opens is None:
+            said = await control.submit(asked, Form({}), ack)
+            if said:
+                await respond(response_type="ephemeral", replace_original=False, text=said)
             return
-        pol = await services.policy.of(incident)  # the policy it started with
-        if action is Action.CHANGE_SEVERITY and len(pol.severities) < 2:
-            raise NothingToDo(f"The policy has no severity other than {incident.severity}.")
-        draft = None
-        if action is Action.POST_UPDATE and await services.publisher.may(incident, user):
-            draft = await services.publisher.draft(incident, incident.status, "")
-        view = {
-            Action.POST_UPDATE: lambda: update_modal(pol, incident, draft),
-            Action.CHANGE_SEVERITY: lambda: severity_modal(pol, incident),
-            Action.RESOLVE: lambda: resolve_modal(incident),
-            Action.SNOOZE: lambda: snooze_modal(incident, SNOOZE_CHOICES),
-        }[action]()
+        view = await control.opens(asked)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    for action in NEEDS:
-        app.action(action.value)(on_button)
+    for action in BY_ACTION:
+        app.action(action)(on_button)

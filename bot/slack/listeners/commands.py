@@ -13,10 +13,9 @@ from bot.incidents.controls import collect_failed_posts
 from bot.incidents.errors import IncidentError, NotAllowed
 from bot.services import Services
 from bot.slack import command as cmd
-from bot.slack.blocks import declare_modal
-from bot.slack.gateway import escape
+from bot.slack import mrkdwn
 from bot.slack.ids import SLASH_COMMAND
-from bot.slack.modals import update_modal
+from bot.slack.modals import declare_modal, update_modal
 from bot.slack.replies import declare_reply, incident_list
 from bot.store.tables import Incident
 
@@ -43,10 +42,10 @@ async def in_incident(
             return f"Acknowledged ({n} page{'s' if n != 1 else ''})."
         case cmd.Commander(user_id=new):
             await c.set_commander(incident, user, new)
-            return f"<@{new}> is now the commander."
+            return f"{mrkdwn.user(new)} is now the commander."
         case cmd.Role(role=role, user_id=who):
             await c.assign_role(incident, user, role, who)
-            return f"<@{who}> is now {role}."
+            return f"{mrkdwn.user(who)} is now {role}."
         case cmd.Note(text=text):
             await c.note(incident, user, text)
             return "Noted in the timeline."
@@ -127,7 +126,7 @@ def register(app: AsyncApp, services: Services) -> None:
             )
             await ack(
                 response_type="ephemeral",
-                text=f"Declaring {parsed.severity} *{escape(parsed.title)}*… "
+                text=f"Declaring {parsed.severity} *{mrkdwn.escape(parsed.title)}*… "
                 "the channel is on its way.",
             )
             outcome = await services.incidents.set_up(opened)
