@@ -12,10 +12,13 @@ import logging
 import signal
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
@@ -46,12 +49,11 @@ def build_bolt(services: Services, client: AsyncWebClient, *, recorder: bool = F
         # The timeline records the bot's own posts too.
         ignoring_self_events_enabled=False,
     )
+    errors.register(app)
     if recorder:
         listeners.events.register(app, services)
     else:
         listeners.register(app, services)
-
-    errors.register(app)
     return app
 
 
@@ -99,6 +101,20 @@ def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> A
     return Handler(bolt, app_token)
 
 
+def _reparse_form(request: AsyncBoltRequest) -> None:
+    """Bolt reads any form body holding the word "payload" as an interactivity payload
+    and, finding no `payload` field, as empty: `/incident SEV2 payload API down` went
+    unanswered. Such a body is parsed again as the form it is (the signature is checked
+    on the raw body, which stays as it was)."""
+    raw = request.raw_body
+    if request.body or not raw or raw.startswith("{") or "payload" not in raw:
+        return
+    fields = dict(parse_qsl(raw, keep_blank_values=True))
+    if "payload" not in fields:
+        request.body = fields
+        request.context = build_async_context(AsyncBoltContext(), fields)
+
+
 async def slack_events(request: web.Request) -> web.Response:
     raw = await request.read()
     bolt = request.app[RECORDER_KEY] if _recorded_event(raw) else request.app[BOLT_KEY]
@@ -109,6 +125,7 @@ async def slack_events(request: web.Request) -> web.Response:
         # malformed bodies (e.g. an event whose "user" is not a string): a 400, not a 500.
         log.warning("rejected a malformed request body to /slack/events")
         return web.Response(status=400, text="malformed request")
+    _reparse_form(bolt_request)
     bolt_response = await bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 

@@ -6,36 +6,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.errors import IncidentError
 from bot.services import Services
 from bot.slack.controls import BY_ACTION, Asked
 from bot.slack.form import Form
-from bot.store.tables import Incident
-
-
-async def incident_of(services: Services, body: dict[str, Any]) -> Incident | None:
-    actions = body.get("actions") or [{}]
-    value = str(actions[0].get("value") or "")
-    return await services.store.get(int(value)) if value.isdigit() else None
+from bot.slack.middleware import scope_of
 
 
 def register(app: AsyncApp, services: Services) -> None:
     async def on_button(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         await ack()
         # Refusals go back as ephemeral messages (or a DM) through slack/errors.py.
         control = BY_ACTION[body["actions"][0]["action_id"]]
-        incident = None
-        if control.on_incident:
-            incident = await incident_of(services, body)
-            if incident is None:
-                raise IncidentError("That incident no longer exists.")
-        # An incident's controls follow the policy it started with.
-        policy = await services.policy.of(incident) if incident else services.policy.policy
+        # The incident and the policy it started with, from slack/middleware.py.
+        scope = scope_of(context)
+        if control.on_incident and scope is None:
+            raise IncidentError("That incident no longer exists.")
+        incident = scope.incident if scope else None
+        policy = scope.policy if scope else services.policy.policy
         asked = Asked(services, client, control, body["user"]["id"], incident, policy)
         await asked.check()
         if control.opens is None:

@@ -5,21 +5,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.controls import collect_failed_posts
-from bot.incidents.errors import IncidentError, NotAllowed
+from bot.incidents.errors import IncidentError, NotAllowed, NotInIncidentChannel
 from bot.services import Services
 from bot.slack import command as cmd
 from bot.slack import mrkdwn
 from bot.slack.ids import SLASH_COMMAND
+from bot.slack.middleware import Scope, scope_of
 from bot.slack.modals import declare_modal, update_modal
 from bot.slack.replies import declare_reply, incident_list
 from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
+
+OUTSIDE = (
+    "This command works inside an incident channel. Run it there, or use "
+    "`/incident list` to find the incident's channel."
+)
 
 
 async def in_incident(
@@ -66,11 +72,10 @@ async def open_publish_modal(
     services: Services,
     client: AsyncWebClient,
     body: dict[str, Any],
-    incident: Incident,
+    scope: Scope,
     parsed: cmd.Update,
 ) -> None:
-    user = body["user_id"]
-    pol = await services.policy.of(incident)
+    user, incident, pol = body["user_id"], scope.incident, scope.policy
     text, status = parsed.text, parsed.status or incident.status
     if not await services.publisher.may(incident, user):
         why = (
@@ -87,11 +92,18 @@ async def open_publish_modal(
 def register(app: AsyncApp, services: Services) -> None:
     @app.command(SLASH_COMMAND)
     async def on_incident(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         user = body["user_id"]
         channel = body.get("channel_id", "")
-        vocab = cmd.Vocabulary(services.policy.policy)
+        # An in-incident verb comes with its incident, resolved by slack/middleware.py
+        # (none outside an incident channel): it speaks that incident's policy.
+        scope = scope_of(context)
+        vocab = cmd.Vocabulary(scope.policy if scope else services.policy.policy)
         # Refusals (a UsageError here) are answered by the one error handler, slack/errors.py.
         parsed = cmd.parse(body.get("text", ""), vocab)
 
@@ -134,17 +146,18 @@ def register(app: AsyncApp, services: Services) -> None:
                 response_type="ephemeral", replace_original=False, text=declare_reply(outcome)
             )
             return
-        # In-incident verbs: the incident first, then the use case, after the ack.
-        incident = await services.incidents.in_channel(channel)
+        # In-incident verbs: the use case, after the ack.
+        if scope is None:  # not in an incident channel
+            raise NotInIncidentChannel(OUTSIDE)
         if isinstance(parsed, cmd.Update) and parsed.publish:
             # `/incident update --publish ...`: the modal, prefilled, so the public text can be
             # edited before it goes out (trigger_id is only good for 3 seconds: open it now).
             await ack()
-            await open_publish_modal(services, client, body, incident, parsed)
+            await open_publish_modal(services, client, body, scope, parsed)
             return
         await ack()
         failed = collect_failed_posts()
-        text = await in_incident(services, parsed, incident, user)
+        text = await in_incident(services, parsed, scope.incident, user)
         if failed:
             text += (
                 f"\n:warning: It is recorded, but posting in the channel failed (`{failed[0]}`): "

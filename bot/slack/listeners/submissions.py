@@ -6,28 +6,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.errors import IncidentError
 from bot.services import Services
 from bot.slack.controls import BY_VIEW, Asked
 from bot.slack.form import Form
+from bot.slack.middleware import scope_of
 
 
 def register(app: AsyncApp, services: Services) -> None:
     async def on_submit(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         control = BY_VIEW[str(view.get("callback_id"))]
         form = Form(view)
-        incident = None
-        if control.on_incident:
-            meta = form.metadata
-            incident = await services.store.get(int(meta)) if meta.isdigit() else None
-            if incident is None:
-                raise IncidentError("That incident is gone.")
-        policy = await services.policy.of(incident) if incident else services.policy.policy
+        # The incident and the policy it started with, from slack/middleware.py.
+        scope = scope_of(context)
+        if control.on_incident and scope is None:
+            raise IncidentError("That incident is gone.")
+        incident = scope.incident if scope else None
+        policy = scope.policy if scope else services.policy.policy
         asked = Asked(services, client, control, body["user"]["id"], incident, policy)
         await control.submit(asked, form, ack)
 
