@@ -29,16 +29,22 @@ async def nag_times(bot, incident_id: int) -> list[str]:  # type: ignore[no-unty
     return [r.due_at.strftime("%H:%M") for r in rows]
 
 
+def workspace(slack: FakeSlack) -> tuple[str, str]:
+    """What test.yaml names: alice in the on-call group, the lead, #general, #incidents."""
+    alice = slack.add_user("alice")
+    slack.add_user("lead", id="U0LEAD")
+    slack.add_usergroup("oncall", [alice], id="S0ONCALL")
+    general = slack.add_channel("general", members=[alice])
+    slack.add_channel("incidents")
+    return alice, general
+
+
 async def test_open_incidents_keep_their_policy_when_the_file_changes(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     original = (ROOT / "tests/policies/test.yaml").read_text()
     policy.write_text(original)
     async with FakeSlack.from_manifest(ROOT / "manifest.yml") as slack:
-        alice = slack.add_user("alice")
-        slack.add_user("lead", id="U0LEAD")
-        slack.add_usergroup("oncall", [alice], id="S0ONCALL")
-        general = slack.add_channel("general", members=[alice])
-        slack.add_channel("incidents")
+        alice, general = workspace(slack)
         clock = VirtualClock(T0)
         db = f"sqlite+aiosqlite:///{tmp_path}/b.db"
         bot = await start_bot(slack, db, policy=policy, clock=clock)
@@ -79,11 +85,7 @@ async def test_in_incident_commands_speak_the_incidents_own_policy(tmp_path: Pat
     original = (ROOT / "tests/policies/test.yaml").read_text()
     policy.write_text(original)
     async with FakeSlack.from_manifest(ROOT / "manifest.yml") as slack:
-        alice = slack.add_user("alice")
-        slack.add_user("lead", id="U0LEAD")
-        slack.add_usergroup("oncall", [alice], id="S0ONCALL")
-        general = slack.add_channel("general", members=[alice])
-        slack.add_channel("incidents")
+        alice, general = workspace(slack)
         bot = await start_bot(
             slack, f"sqlite+aiosqlite:///{tmp_path}/b.db", policy=policy, clock=VirtualClock(T0)
         )

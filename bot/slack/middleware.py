@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.incidents.errors import IncidentError
 from bot.policy.model import Policy
 from bot.services import Services
 from bot.slack.command import verb_of
-from bot.slack.controls import BY_ACTION, BY_VIEW
+from bot.slack.controls import BY_ACTION, BY_VIEW, Asked, Control
 from bot.slack.ids import Payload
 from bot.store.tables import Incident
 
@@ -32,6 +34,25 @@ class Scope:
 def scope_of(context: AsyncBoltContext) -> Scope | None:
     found = context.get(SCOPE)
     return found if isinstance(found, Scope) else None
+
+
+def asked(
+    services: Services,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    control: Control,
+    user: str,
+    *,
+    gone: str,
+) -> Asked:
+    """A control's request with its incident and that incident's policy (the current
+    policy for Declare); IncidentError(`gone`) when its incident no longer exists."""
+    scope = scope_of(context)
+    if scope is None:
+        if control.on_incident:
+            raise IncidentError(gone)
+        return Asked(services, client, control, user, None, services.policy.policy)
+    return Asked(services, client, control, user, scope.incident, scope.policy)
 
 
 def _incident_id(body: dict[str, Any]) -> int | None:

@@ -9,11 +9,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents.errors import IncidentError
 from bot.services import Services
-from bot.slack.controls import BY_ACTION, Asked
+from bot.slack.controls import BY_ACTION
 from bot.slack.form import Form
-from bot.slack.middleware import scope_of
+from bot.slack.middleware import asked
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -27,20 +26,22 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         # Refusals go back as ephemeral messages (or a DM) through slack/errors.py.
         control = BY_ACTION[body["actions"][0]["action_id"]]
-        # The incident and the policy it started with, from slack/middleware.py.
-        scope = scope_of(context)
-        if control.on_incident and scope is None:
-            raise IncidentError("That incident no longer exists.")
-        incident = scope.incident if scope else None
-        policy = scope.policy if scope else services.policy.policy
-        asked = Asked(services, client, control, body["user"]["id"], incident, policy)
-        await asked.check()
+        # With the incident and the policy it started with, from slack/middleware.py.
+        request = asked(
+            services,
+            client,
+            context,
+            control,
+            body["user"]["id"],
+            gone="That incident no longer exists.",
+        )
+        await request.check()
         if control.opens is None:
-            said = await control.submit(asked, Form({}), ack)
+            said = await control.submit(request, Form({}), ack)
             if said:
                 await respond(response_type="ephemeral", replace_original=False, text=said)
             return
-        view = await control.opens(asked)
+        view = await control.opens(request)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     for action in BY_ACTION:

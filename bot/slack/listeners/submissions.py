@@ -9,11 +9,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents.errors import IncidentError
 from bot.services import Services
-from bot.slack.controls import BY_VIEW, Asked
+from bot.slack.controls import BY_VIEW
 from bot.slack.form import Form
-from bot.slack.middleware import scope_of
+from bot.slack.middleware import asked
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -25,15 +24,11 @@ def register(app: AsyncApp, services: Services) -> None:
         context: AsyncBoltContext,
     ) -> None:
         control = BY_VIEW[str(view.get("callback_id"))]
-        form = Form(view)
-        # The incident and the policy it started with, from slack/middleware.py.
-        scope = scope_of(context)
-        if control.on_incident and scope is None:
-            raise IncidentError("That incident is gone.")
-        incident = scope.incident if scope else None
-        policy = scope.policy if scope else services.policy.policy
-        asked = Asked(services, client, control, body["user"]["id"], incident, policy)
-        await control.submit(asked, form, ack)
+        # With the incident and the policy it started with, from slack/middleware.py.
+        request = asked(
+            services, client, context, control, body["user"]["id"], gone="That incident is gone."
+        )
+        await control.submit(request, Form(view), ack)
 
     for callback in BY_VIEW:
         app.view(callback)(on_submit)
