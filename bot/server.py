@@ -120,12 +120,12 @@ async def slack_events(request: web.Request) -> web.Response:
     bolt = request.app[RECORDER_KEY] if _recorded_event(raw) else request.app[BOLT_KEY]
     try:
         bolt_request = await to_bolt_request(request)
+        _reparse_form(bolt_request)
     except (TypeError, ValueError, KeyError, AttributeError):
         # Bolt builds its context before verifying the signature and crashes on some
         # malformed bodies (e.g. an event whose "user" is not a string): a 400, not a 500.
         log.warning("rejected a malformed request body to /slack/events")
         return web.Response(status=400, text="malformed request")
-    _reparse_form(bolt_request)
     bolt_response = await bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 
