@@ -42,6 +42,16 @@ def mentioned_user(word: str) -> str | None:
     return m.group(1) if m else None
 
 
+def is_channel(word: str) -> bool:
+    """``<#C1ABC|ops>``: a channel link, where a person was expected."""
+    return word.startswith("<#")
+
+
+def is_special(word: str) -> bool:
+    """``<!here>``, ``<!subteam^S1>``: a group or broadcast mention, not one person."""
+    return word.startswith("<!")
+
+
 def plain(text: str) -> str:
     """Decode Slack markup and escapes into plain text: ``<@U1|al>`` -> ``@al``."""
 

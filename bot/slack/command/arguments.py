@@ -29,7 +29,7 @@ from bot.slack.command.text import (
     words,
 )
 from bot.slack.command.vocabulary import Vocabulary
-from bot.slack.mrkdwn import mentioned_user, plain
+from bot.slack.mrkdwn import is_channel, is_special, mentioned_user, plain
 
 if TYPE_CHECKING:
     from bot.slack.command.verbs import Verb
@@ -158,9 +158,9 @@ def _user(word: str, usage: str) -> str:
     pick = "Pick the person from the @ autocomplete as you type, so Slack sends a real mention"
     if not word:
         raise UsageError(f"Missing person. Use `{usage}`. {pick}.")
-    if word.startswith("<#"):
+    if is_channel(word):
         raise UsageError(f"{code(word)} is a channel, not a person. {pick}.")
-    if word.startswith("<!"):
+    if is_special(word):
         raise UsageError(f"{code(word)} is a group, not one person. {pick}.")
     raise UsageError(f"I can't tell who {code(word)} is. {pick}: `{usage}`.")
 
