@@ -57,10 +57,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.slack.gateway import SlackChat, make_client
 
     async def run() -> None:
-        chat = SlackChat(make_client(settings))
-        services = await build_services(settings, chat, policy=policy)
+        client = make_client(settings)  # the one Web API client: gateway and Bolt
+        services = await build_services(settings, SlackChat(client), policy=policy)
         try:
-            await serve_forever(services)
+            await serve_forever(services, client)
         finally:
             await services.close()
 

@@ -1,4 +1,8 @@
-"""The Bolt app and the HTTP server: POST /slack/events, GET /healthz; Socket Mode switch."""
+"""The Bolt app and the HTTP server: POST /slack/events, GET /healthz; Socket Mode switch.
+
+One AsyncWebClient (one HTTP session, kept-alive connections) serves both Bolt apps and
+the gateway: whoever builds the gateway makes it (gateway.make_client) and passes it
+here; the gateway closes it (Services.close)."""
 
 from __future__ import annotations
 
@@ -8,16 +12,19 @@ import logging
 import signal
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
 from bot.services import Services
-from bot.slack import listeners
-from bot.slack.gateway import close_client, make_client
+from bot.slack import errors, listeners
+from bot.slack.ids import EVENT_CALLBACK, SOCKET_EVENTS_API, Event
 from bot.statuspage.page import add_routes as add_status_routes
 
 log = logging.getLogger(__name__)
@@ -27,7 +34,7 @@ BOLT_KEY = web.AppKey("bolt", AsyncApp)
 RECORDER_KEY = web.AppKey("recorder", AsyncApp)
 
 
-def build_bolt(services: Services, *, recorder: bool = False) -> AsyncApp:
+def build_bolt(services: Services, client: AsyncWebClient, *, recorder: bool = False) -> AsyncApp:
     """The app for commands, interactions and events; or (`recorder`) the one for the
     events the timeline records, which answers Slack only once they are stored: Slack
     re-sends an event it saw no answer to, never one it did, so a crash between an
@@ -36,39 +43,26 @@ def build_bolt(services: Services, *, recorder: bool = False) -> AsyncApp:
     app = AsyncApp(
         # The client carries the token (and SLACK_API_URL, and the retry handlers).
         signing_secret=settings.slack_signing_secret,
-        client=make_client(settings),
+        client=client,
         # Commands answer before their (slow) work; handlers are idempotent anyway.
         process_before_response=recorder,
         # The timeline records the bot's own posts too.
         ignoring_self_events_enabled=False,
     )
+    errors.register(app)
     if recorder:
         listeners.events.register(app, services)
     else:
         listeners.register(app, services)
-
-    @app.error
-    async def on_error(
-        error: Exception, body: dict[str, Any], respond: AsyncRespond | None
-    ) -> None:
-        log.exception("unhandled error in a listener", exc_info=error)
-        if respond is not None and body.get("response_url"):
-            await respond(
-                response_type="ephemeral",
-                replace_original=False,
-                text="Something went wrong on our side; nothing was changed by the failing step. "
-                "Try again, and tell your bot operator if it keeps happening.",
-            )
-
     return app
 
 
-RECORDED_EVENTS = {"message", "channel_left", "group_left"}
+RECORDED_EVENTS = {Event.MESSAGE, Event.CHANNEL_LEFT, Event.GROUP_LEFT}
 
 
 def _recorded_event(raw: bytes) -> bool:
     """An Events API callback for the timeline (a cheap look before Bolt's full one)."""
-    if not raw.startswith(b"{") or b"event_callback" not in raw:
+    if not raw.startswith(b"{") or EVENT_CALLBACK.encode() not in raw:
         return False
     try:
         body = json.loads(raw)
@@ -80,7 +74,7 @@ def _recorded_event(raw: bytes) -> bool:
 def _recorded_body(body: Any) -> bool:
     event = body.get("event") if isinstance(body, dict) else None
     return (
-        body.get("type") == "event_callback"
+        body.get("type") == EVENT_CALLBACK
         and isinstance(event, dict)
         and event.get("type") in RECORDED_EVENTS
     )
@@ -100,11 +94,25 @@ def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> A
     class Handler(AsyncSocketModeHandler):
         async def handle(self, client: Any, req: SocketModeRequest) -> None:  # type: ignore[override]
             start = time.time()
-            recorded = req.type == "events_api" and _recorded_body(req.payload)
+            recorded = req.type == SOCKET_EVENTS_API and _recorded_body(req.payload)
             response = await run_async_bolt_app(recorder if recorded else self.app, req)
             await send_async_response(client, req, response, start)
 
     return Handler(bolt, app_token)
+
+
+def _reparse_form(request: AsyncBoltRequest) -> None:
+    """Bolt reads any form body holding the word "payload" as an interactivity payload
+    and, finding no `payload` field, as empty: `/incident SEV2 payload API down` went
+    unanswered. Such a body is parsed again as the form it is (the signature is checked
+    on the raw body, which stays as it was)."""
+    raw = request.raw_body
+    if request.body or not raw or raw.startswith("{") or "payload" not in raw:
+        return
+    fields = dict(parse_qsl(raw, keep_blank_values=True))
+    if "payload" not in fields:
+        request.body = fields
+        request.context = build_async_context(AsyncBoltContext(), fields)
 
 
 async def slack_events(request: web.Request) -> web.Response:
@@ -112,6 +120,7 @@ async def slack_events(request: web.Request) -> web.Response:
     bolt = request.app[RECORDER_KEY] if _recorded_event(raw) else request.app[BOLT_KEY]
     try:
         bolt_request = await to_bolt_request(request)
+        _reparse_form(bolt_request)
     except (TypeError, ValueError, KeyError, AttributeError):
         # Bolt builds its context before verifying the signature and crashes on some
         # malformed bodies (e.g. an event whose "user" is not a string): a 400, not a 500.
@@ -132,27 +141,23 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "policy": services.policy.version[:12]})
 
 
-async def _close_clients(app: web.Application) -> None:
-    for key in (BOLT_KEY, RECORDER_KEY):
-        await close_client(app[key].client)
-
-
-def build_web(services: Services, bolt: AsyncApp | None = None) -> web.Application:
+def build_web(
+    services: Services, client: AsyncWebClient, bolt: AsyncApp | None = None
+) -> web.Application:
     app = web.Application()
     app[SERVICES_KEY] = services
-    app[BOLT_KEY] = bolt or build_bolt(services)
-    app[RECORDER_KEY] = build_bolt(services, recorder=True)
+    app[BOLT_KEY] = bolt or build_bolt(services, client)
+    app[RECORDER_KEY] = build_bolt(services, client, recorder=True)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
-    app.on_cleanup.append(_close_clients)
     add_status_routes(app, services.status_page)
     return app
 
 
 async def start_http(
-    services: Services, host: str = "0.0.0.0", port: int | None = None
+    services: Services, client: AsyncWebClient, host: str = "0.0.0.0", port: int | None = None
 ) -> web.AppRunner:
-    runner = web.AppRunner(build_web(services), access_log=None)
+    runner = web.AppRunner(build_web(services, client), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, services.settings.port if port is None else port)
     await site.start()
@@ -172,12 +177,12 @@ async def watch_policy(services: Services) -> None:
             log.exception("policy reload failed")
 
 
-async def serve_forever(services: Services) -> None:
+async def serve_forever(services: Services, client: AsyncWebClient) -> None:
     settings = services.settings
     reloader = asyncio.create_task(watch_policy(services))
-    bolt = build_bolt(services)
+    bolt = build_bolt(services, client)
     # In Socket Mode /healthz still answers on $PORT so platforms can probe the process.
-    web_app = build_web(services, bolt)
+    web_app = build_web(services, client, bolt)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", settings.port).start()

@@ -62,13 +62,14 @@ async def start_bot(
 ) -> Bot:
     settings = replace(settings_for(slack, db_url, policy), slack_timeout=slack_timeout)
     # Pacing has its own tests (test_pacing.py); here it would only slow the suite.
-    chat: Chat = SlackChat(make_client(settings), Pacer(per_second=100, burst=100))
+    client = make_client(settings)  # one client for the gateway and Bolt, as in serve
+    chat: Chat = SlackChat(client, Pacer(per_second=100, burst=100))
     if wrap_chat is not None:  # fault injection around the real gateway
         chat = wrap_chat(chat)
     services = await build_services(
         settings, chat, clock=clock, policy=loaded or load_policy(settings.policy_path)
     )
-    runner = await start_http(services, host="127.0.0.1", port=0)
+    runner = await start_http(services, client, host="127.0.0.1", port=0)
     port = runner.addresses[0][1]
     url = f"http://127.0.0.1:{port}"
     return Bot(

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from bot.policy.model import Policy, Severity, Statuses
+from bot.policy.model import normalize as normalise
 from bot.slack.command import (
     IN_INCIDENT,
     TITLE_MAX_LEN,
@@ -32,9 +34,26 @@ from bot.slack.command import (
     UsageError,
     Vocabulary,
     help_text,
-    normalise,
     parse,
 )
+
+
+def vocabulary(severities: dict[str, str], statuses: list[str], roles: list[str]) -> Vocabulary:
+    """The parser's words from {alias: severity}, statuses and roles. model_construct skips
+    the policy's validation: the parser must cope with any words a policy could hold."""
+    aliases: dict[str, list[str]] = {}
+    for alias, name in severities.items():
+        aliases.setdefault(name, []).append(alias)
+    return Vocabulary(
+        Policy.model_construct(
+            severities=tuple(
+                Severity.model_construct(name=name, aliases=tuple(a)) for name, a in aliases.items()
+            ),
+            statuses=Statuses.model_construct(values=tuple(statuses)),
+            roles=tuple(roles),
+        )
+    )
+
 
 SEVERITIES = {
     "sev1": "SEV1",
@@ -45,7 +64,7 @@ SEVERITIES = {
     "sev3": "SEV3",
     "sev4": "SEV4",
 }
-VOCAB = Vocabulary(
+VOCAB = vocabulary(
     severities=SEVERITIES,
     statuses=["investigating", "identified", "monitoring", "resolved"],
     roles=["commander", "tech_lead", "comms_lead", "scribe"],
@@ -73,7 +92,7 @@ def test_normalise(word: str, expected: str) -> None:
 
 
 def test_canonical_names_and_unnormalised_keys_match() -> None:
-    vocab = Vocabulary(severities={"SEV-1": "Critical"}, statuses=[], roles=[])
+    vocab = vocabulary(severities={"SEV-1": "Critical"}, statuses=[], roles=[])
     assert parse("critical db down", vocab) == Declare("Critical", "db down")
     assert parse("sev1 db down", vocab) == Declare("Critical", "db down")
 
@@ -174,7 +193,7 @@ def test_messages_and_help_escape_placeholders_for_mrkdwn() -> None:
 
 
 def test_verbs_take_precedence_over_a_colliding_severity_alias() -> None:
-    vocab = Vocabulary(severities={"list": "LIST", "sev1": "SEV1"}, statuses=[], roles=[])
+    vocab = vocabulary(severities={"list": "LIST", "sev1": "SEV1"}, statuses=[], roles=[])
     assert parse("list", vocab) == ListIncidents()
 
 
@@ -364,7 +383,7 @@ def test_help_text_lists_every_verb_and_the_policy_words() -> None:
 
 
 def test_empty_vocabulary_still_gives_useful_errors() -> None:
-    empty = Vocabulary(severities={}, statuses=[], roles=[])
+    empty = vocabulary(severities={}, statuses=[], roles=[])
     assert "(none defined)" in usage_error("status x", empty)
     assert "(none defined)" in usage_error("SEV1 db down", empty)
     assert parse("update all good", empty) == Update("all good", None)
@@ -439,7 +458,18 @@ def test_forgotten_severity_with_a_verb_like_first_word() -> None:
 
 
 def test_policy_words_are_escaped_in_messages() -> None:
-    vocab = Vocabulary(severities={"r&d": "R&D"}, statuses=["<fixed>"], roles=[])
+    vocab = vocabulary(severities={"r&d": "R&D"}, statuses=["<fixed>"], roles=[])
     with pytest.raises(UsageError) as info:
         parse("status nope", vocab)
     assert "`&lt;fixed&gt;`" in info.value.message
+
+
+def test_update_publish_form() -> None:
+    assert parse("update --publish identified Found it", VOCAB) == Update(
+        "Found it", "identified", publish=True
+    )
+    assert parse("update --publish Found it", VOCAB) == Update("Found it", None, publish=True)
+    # The form asks for the text: the flag alone is enough.
+    assert parse("update --publish", VOCAB) == Update("", None, publish=True)
+    text = html.unescape(help_text(VOCAB))
+    assert "`/incident update --publish [<status>] <text>`" in text

@@ -178,6 +178,8 @@ async def test_channel_date_uses_the_policy_time_zone(tmp_path: Path) -> None:
         ("resolve all good", "incident channel"),
         ("update investigating still looking", "incident channel"),
         ("frobnicate the db", "frobnicate"),
+        # Bolt reads a form body holding the word "payload" as empty (server._reparse_form).
+        ("payload service down", "payload"),
         ("ack now", "ack"),
     ],
 )

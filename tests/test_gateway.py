@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.incidents.chat import ChatError, Message
+from bot.server import BOLT_KEY, RECORDER_KEY
 from bot.settings import Settings
-from bot.slack.gateway import SlackChat, escape, make_client
+from bot.slack.gateway import SlackChat, make_client
+from bot.slack.mrkdwn import escape
+from tests.harness import start_bot
 from tests.slack_server import FakeSlack
 
 
@@ -46,3 +51,16 @@ async def test_errors_become_chat_errors_with_slacks_code(slack: FakeSlack) -> N
 
 def test_escape_keeps_titles_from_pinging_or_linking() -> None:
     assert escape("<!channel> & <http://x|y>") == "&lt;!channel&gt; &amp; &lt;http://x|y&gt;"
+
+
+async def test_bolt_and_the_gateway_share_one_web_client(slack: FakeSlack, tmp_path: Path) -> None:
+    # One HTTP session with kept-alive connections, not one per Bolt app and gateway.
+    bot = await start_bot(slack, f"sqlite+aiosqlite:///{tmp_path}/c.db")
+    try:
+        chat = bot.services.chat
+        assert isinstance(chat, SlackChat)
+        web = bot.runner.app
+        assert web[BOLT_KEY].client is chat.client
+        assert web[RECORDER_KEY].client is chat.client
+    finally:
+        await bot.stop()

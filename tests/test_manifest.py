@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, SLASH_COMMAND
+from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, SLASH_COMMAND, Event
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
@@ -18,6 +18,10 @@ LISTENERS = "\n".join(p.read_text() for p in (ROOT / "bot/slack/listeners").glob
 
 def handled_events() -> set[str]:
     found = set(re.findall(r'app\.event\("([a-z_]+)"\)', LISTENERS))
+    # Listeners name events by their slack/ids.py Event member.
+    found |= {
+        Event[m].value for m in re.findall(r"app\.event\(Event\.([A-Z_]+)\.value\)", LISTENERS)
+    }
     return found
 
 

@@ -29,16 +29,22 @@ async def nag_times(bot, incident_id: int) -> list[str]:  # type: ignore[no-unty
     return [r.due_at.strftime("%H:%M") for r in rows]
 
 
+def workspace(slack: FakeSlack) -> tuple[str, str]:
+    """What test.yaml names: alice in the on-call group, the lead, #general, #incidents."""
+    alice = slack.add_user("alice")
+    slack.add_user("lead", id="U0LEAD")
+    slack.add_usergroup("oncall", [alice], id="S0ONCALL")
+    general = slack.add_channel("general", members=[alice])
+    slack.add_channel("incidents")
+    return alice, general
+
+
 async def test_open_incidents_keep_their_policy_when_the_file_changes(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     original = (ROOT / "tests/policies/test.yaml").read_text()
     policy.write_text(original)
     async with FakeSlack.from_manifest(ROOT / "manifest.yml") as slack:
-        alice = slack.add_user("alice")
-        slack.add_user("lead", id="U0LEAD")
-        slack.add_usergroup("oncall", [alice], id="S0ONCALL")
-        general = slack.add_channel("general", members=[alice])
-        slack.add_channel("incidents")
+        alice, general = workspace(slack)
         clock = VirtualClock(T0)
         db = f"sqlite+aiosqlite:///{tmp_path}/b.db"
         bot = await start_bot(slack, db, policy=policy, clock=clock)
@@ -72,3 +78,32 @@ async def test_open_incidents_keep_their_policy_when_the_file_changes(tmp_path: 
             assert await nag_times(other, 1) == ["11:00"]
         finally:
             await other.stop()
+
+
+async def test_in_incident_commands_speak_the_incidents_own_policy(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    original = (ROOT / "tests/policies/test.yaml").read_text()
+    policy.write_text(original)
+    async with FakeSlack.from_manifest(ROOT / "manifest.yml") as slack:
+        alice, general = workspace(slack)
+        bot = await start_bot(
+            slack, f"sqlite+aiosqlite:///{tmp_path}/b.db", policy=policy, clock=VirtualClock(T0)
+        )
+        try:
+            await bot.send.command("SEV2 Old names", user=alice, channel=general)
+            ch = await eventually(lambda: slack.channel_by_name("incident-20260314-old-names"))
+            await eventually(lambda: slack.responses)
+            # The new version drops the alias P1.
+            policy.write_text(original.replace("aliases: [P1, critical]", "aliases: [critical]"))
+            assert await bot.services.policy.reload() is True
+
+            r = await bot.send.command("severity P1", user=alice, channel=ch.id)
+            assert r.status == 200
+            assert r.json() is None, r.body  # parsed: acked, the answer follows
+            await eventually(lambda: len(slack.responses) == 2)
+            assert "Severity is now SEV1" in slack.responses[-1]["text"]
+            # A new declaration takes the new version, which has no P1.
+            r = await bot.send.command("P1 New names", user=alice, channel=general)
+            assert "Unknown severity" in r.json()["text"]
+        finally:
+            await bot.stop()

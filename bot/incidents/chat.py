@@ -45,8 +45,17 @@ class Message:
     step: str | None = None
 
 
+class ChatCode(StrEnum):
+    """The chat error codes the domain reacts to; the gateway translates its platform's
+    into these (any other code is passed on as the platform wrote it, to be shown)."""
+
+    TIMEOUT = "timeout"  # the call may or may not have been done
+    NAME_TAKEN = "name_taken"  # create_channel: a channel of that name exists
+
+
 class ChatError(Exception):
-    """A chat call failed; `code` is the platform's error code (Slack's `error`)."""
+    """A chat call failed; `code` is a ChatCode, or the platform's error code (Slack's
+    `error`) when the domain has no use for it but to show it."""
 
     def __init__(self, code: str, detail: str = "") -> None:
         super().__init__(f"{code}{': ' + detail if detail else ''}")
@@ -55,7 +64,7 @@ class ChatError(Exception):
 
 class Chat(Protocol):
     async def create_channel(self, name: str, *, private: bool) -> str:
-        """Create a channel and return its id; raises ChatError('name_taken') when taken."""
+        """Create a channel and return its id; raises ChatError(ChatCode.NAME_TAKEN) when taken."""
         ...
 
     async def invite(self, channel: str, users: Sequence[str]) -> dict[str, str]:

@@ -9,7 +9,6 @@ Checks that span sections (a severity, contact or role named somewhere else) run
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -155,9 +154,9 @@ class Policy(PolicyModel):
         return self.statuses.find(name)
 
     def role(self, name: str) -> str | None:
-        """``Tech-Lead``, ``tech lead`` -> ``tech_lead`` when declared."""
-        key = re.sub(r"[\s-]+", "_", name.strip().lower())
-        return key if key in self.roles else None
+        """``Tech-Lead``, ``tech lead``, ``TECHLEAD`` -> ``tech_lead`` when declared."""
+        key = normalize(name)
+        return next((r for r in self.roles if normalize(r) == key), None) if key else None
 
     def allows(
         self,

@@ -170,8 +170,8 @@ class Statuses(PolicyModel):
         return self
 
     def find(self, name: str) -> str | None:
-        key = name.strip().lower()
-        return next((v for v in self.values if v.lower() == key), None)
+        key = normalize(name)
+        return next((v for v in self.values if normalize(v) == key), None) if key else None
 
 
 class Templates(PolicyModel):

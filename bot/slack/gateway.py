@@ -20,15 +20,19 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents.chat import ChatError, Message
+from bot.incidents.chat import ChatCode, ChatError, Message
 from bot.settings import Settings
-from bot.slack.blocks import fallback_text, message_blocks
+from bot.slack import mrkdwn
+from bot.slack.ids import STEP_EVENT, SlackError
+from bot.slack.messages import fallback_text, message_blocks
 from bot.slack.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
 # Invitation failures that mean "nothing to do", not "something went wrong".
-HARMLESS_INVITE_ERRORS = {"already_in_channel", "cant_invite_self"}
+HARMLESS_INVITE_ERRORS = {SlackError.ALREADY_IN_CHANNEL, SlackError.CANT_INVITE_SELF}
+# Slack's codes that the domain reacts to, as the Chat port names them.
+CHAT_CODES: dict[str, ChatCode] = {SlackError.NAME_TAKEN: ChatCode.NAME_TAKEN}
 
 
 class GatewayErrorRetryHandler(AsyncServerErrorRetryHandler):
@@ -48,8 +52,6 @@ class GatewayErrorRetryHandler(AsyncServerErrorRetryHandler):
 
 RETRIED_STATUSES = (500, 502, 503, 504)
 TIMEOUT_TRIES = 3
-# Slack message metadata naming the step that sent a message (see ports.Message.step).
-STEP_EVENT = "incident_bot"
 HISTORY_PAGES = 5
 
 
@@ -79,11 +81,6 @@ async def close_client(client: AsyncWebClient) -> None:
         await client.session.close()
 
 
-def escape(text: str) -> str:
-    """Slack's three control characters: a title can't ping @channel or fake a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _code(e: SlackApiError) -> str:
     data = getattr(e.response, "data", None)
     if isinstance(data, dict):
@@ -101,7 +98,7 @@ class SlackChat:
         await close_client(self.client)
 
     async def _call(self, method: str, *, idempotent: bool = False, **kwargs: Any) -> Any:
-        """One Web API call. A timeout is ChatError("timeout"): Slack may or may not have
+        """One Web API call. A timeout is ChatCode.TIMEOUT: Slack may or may not have
         done it. Only a call that is safe to repeat (`idempotent`) is simply tried again."""
         # The typed client methods encode each method's arguments the way Slack wants.
         fn = getattr(self.client, method.replace(".", "_"))
@@ -111,11 +108,11 @@ class SlackChat:
             except SlackApiError as e:
                 code = _code(e)
                 log.warning("slack %s failed: %s", method, code)
-                raise ChatError(code) from e
+                raise ChatError(CHAT_CODES.get(code, code)) from e
             except TimeoutError as e:
                 log.warning("slack %s timed out (try %d)", method, attempt)
                 if not idempotent or attempt == TIMEOUT_TRIES:
-                    raise ChatError("timeout") from e
+                    raise ChatError(ChatCode.TIMEOUT) from e
         raise AssertionError("unreachable")
 
     async def create_channel(self, name: str, *, private: bool) -> str:
@@ -142,7 +139,7 @@ class SlackChat:
                 break
             except TimeoutError:  # inviting again is harmless (already_in_channel)
                 log.warning("slack conversations.invite timed out (try %d)", attempt)
-                errors = [{"user": u, "error": "timeout"} for u in users]
+                errors = [{"user": u, "error": ChatCode.TIMEOUT} for u in users]
         return {
             str(err.get("user")): str(err.get("error"))
             for err in errors
@@ -162,7 +159,7 @@ class SlackChat:
             try:
                 return await self._post(channel, message, metadata)
             except ChatError as e:
-                if e.code != "timeout" or attempt == TIMEOUT_TRIES:
+                if e.code != ChatCode.TIMEOUT or attempt == TIMEOUT_TRIES:
                     raise
             found = await self.find_posted(channel, key, started - 60)
             if found is not None:
@@ -243,7 +240,7 @@ class SlackChat:
         try:
             await self._call("pins.add", idempotent=True, channel=channel, timestamp=ts)
         except ChatError as e:
-            if e.code != "already_pinned":
+            if e.code != SlackError.ALREADY_PINNED:
                 raise
 
     async def group_members(self, group_id: str) -> list[str]:
@@ -276,15 +273,13 @@ class SlackChat:
             raise ChatError(_code(e)) from e
 
     def user_ref(self, user_id: str) -> str:
-        return f"<@{user_id}>"
+        return mrkdwn.user(user_id)
 
     def group_ref(self, group_id: str) -> str:
-        return f"<!subteam^{group_id}>"
+        return mrkdwn.group(group_id)
 
     def literal(self, text: str) -> str:
-        return escape(text)
+        return mrkdwn.escape(text)
 
     def channel_ref(self, channel: str) -> str:
-        if channel[:1] in {"C", "G"} and channel[1:].isalnum() and channel.isupper():
-            return f"<#{channel}>"
-        return channel if channel.startswith("#") else f"#{channel}"
+        return mrkdwn.channel(channel)

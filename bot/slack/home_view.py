@@ -11,9 +11,10 @@ from typing import Any
 from bot.incidents.access import Board
 from bot.incidents.values import age, fmt_time
 from bot.policy.model import Policy
+from bot.slack import mrkdwn
 from bot.slack.blocks import MAX_BLOCKS_VIEW, Block, button, header, section
-from bot.slack.gateway import escape
-from bot.slack.ids import Action
+from bot.slack.controls import BY_ACTION
+from bot.slack.ids import HOME_TAB, Action, BlockId
 from bot.store.tables import Incident
 
 RECENT = timedelta(days=7)
@@ -22,12 +23,13 @@ SHOWN = 20
 
 def home_view(board: Board, policy: Policy, now: datetime) -> dict[str, Any]:
     """The view of `board` (Access.board: only what its viewer may see, since `now - RECENT`)."""
+    declare = BY_ACTION[Action.DECLARE]
     blocks: list[Block] = [
         header("Incidents"),
         {
             "type": "actions",
-            "block_id": "home_actions",
-            "elements": [button(Action.DECLARE, "Declare incident", "home", "danger")],
+            "block_id": BlockId.HOME_ACTIONS.value,
+            "elements": [button(declare.id, declare.label, "home", declare.style)],
         },
         {"type": "divider"},
     ]
@@ -39,7 +41,8 @@ def home_view(board: Board, policy: Policy, now: datetime) -> dict[str, Any]:
         next_update = fmt_time(due, policy.timezone) if due else "no reminder due"
         blocks += section(
             f"*{i.number}* {i.severity} · {i.status.capitalize()} · {_where(i)}\n"
-            f"{escape(i.title)}\nCommander <@{i.commander_id}> · {age(i.declared_at, now)} old"
+            f"{mrkdwn.escape(i.title)}\nCommander {mrkdwn.user(i.commander_id)}"
+            f" · {age(i.declared_at, now)} old"
             f" · next update due {next_update}"
         )
     blocks += [{"type": "divider"}]
@@ -47,14 +50,14 @@ def home_view(board: Board, policy: Policy, now: datetime) -> dict[str, Any]:
     for i in board.resolved[:SHOWN]:
         assert i.resolved_at is not None
         blocks += section(
-            f"*{i.number}* {i.severity} · {escape(i.title)} · resolved "
+            f"*{i.number}* {i.severity} · {mrkdwn.escape(i.title)} · resolved "
             f"{fmt_time(i.resolved_at, policy.timezone)} after {age(i.declared_at, i.resolved_at)}"
         )
-    return {"type": "home", "blocks": _fit(blocks)}
+    return {"type": HOME_TAB, "blocks": _fit(blocks)}
 
 
 def _where(i: Incident) -> str:
-    return f"<#{i.channel_id}>" if i.channel_id else "no channel"
+    return mrkdwn.channel(i.channel_id) if i.channel_id else "no channel"
 
 
 def _fit(blocks: Sequence[Block]) -> list[Block]:

@@ -1,10 +1,10 @@
-"""Modals of the commander's controls (Block Kit). Incident id rides in private_metadata."""
+"""The controls' modals (Block Kit). An incident's id rides in private_metadata."""
 
 from __future__ import annotations
 
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
-from bot.slack.blocks import Block, clip, option
+from bot.slack.blocks import MAX_BLOCKS_VIEW, Block, clip, option
 from bot.slack.ids import Field, View
 from bot.store.tables import Incident
 
@@ -167,3 +167,50 @@ def snooze_modal(incident: Incident, choices: tuple[object, ...]) -> Block:
             ),
         ],
     )
+
+
+def declare_modal(policy: Policy, *, channel_id: str = "") -> Block:
+    sev_options = [
+        option(s.name, f"{s.name}: {s.label}" if s.label else s.name) for s in policy.severities
+    ]
+    help_lines = [f"*{s.name}*: {s.impact}" for s in policy.severities if s.impact]
+    blocks: list[Block] = [
+        {
+            "type": "input",
+            "block_id": Field.SEVERITY.value,
+            "label": {"type": "plain_text", "text": "Severity"},
+            "element": {
+                "type": "static_select",
+                "action_id": Field.SEVERITY.value,
+                "placeholder": {"type": "plain_text", "text": "How bad is it?"},
+                "options": sev_options[:100],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": Field.TITLE.value,
+            "label": {"type": "plain_text", "text": "Title"},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": Field.TITLE.value,
+                "max_length": 200,
+                "placeholder": {"type": "plain_text", "text": "Payment processing down"},
+            },
+        },
+    ]
+    if help_lines:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": clip("\n".join(help_lines), 3000)}],
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": View.DECLARE.value,
+        "title": {"type": "plain_text", "text": "Declare incident"},
+        "submit": {"type": "plain_text", "text": "Declare"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": channel_id,
+        "blocks": blocks[:MAX_BLOCKS_VIEW],
+    }

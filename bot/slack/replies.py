@@ -8,28 +8,16 @@ from typing import Any
 from bot.incidents.setup import DeclareOutcome
 from bot.incidents.values import age
 from bot.policy.durations import format_duration
-from bot.policy.model import Policy
 from bot.services import Services
+from bot.slack import mrkdwn
 from bot.slack.blocks import section
-from bot.slack.command import Vocabulary, normalise
-from bot.slack.gateway import escape
 from bot.store.tables import Incident
-
-
-def vocabulary(policy: Policy) -> Vocabulary:
-    severities: dict[str, str] = {}
-    for s in policy.severities:
-        for word in (s.name, *s.aliases):
-            severities[normalise(word)] = s.name
-    return Vocabulary(
-        severities=severities, statuses=list(policy.statuses.values), roles=list(policy.roles)
-    )
 
 
 def declare_reply(outcome: DeclareOutcome) -> str:
     inc = outcome.incident
-    where = f"<#{inc.channel_id}>" if inc.channel_id else "(no channel)"
-    text = f"{inc.number} declared: *{escape(inc.title)}* ({inc.severity}) in {where}."
+    where = mrkdwn.channel(inc.channel_id) if inc.channel_id else "(no channel)"
+    text = f"{inc.number} declared: *{mrkdwn.escape(inc.title)}* ({inc.severity}) in {where}."
     if outcome.problems:
         text += "\nSome setup steps failed:\n" + "\n".join(f"• {p}" for p in outcome.problems)
     return text
@@ -54,8 +42,8 @@ async def incident_list(incidents: Sequence[Incident], services: Services) -> di
         )
         lines.append(
             f"*{i.number}* {i.severity} · {i.status.capitalize()} · "
-            + (f"<#{i.channel_id}>" if i.channel_id else "no channel")
-            + f" · {escape(i.title)} · commander <@{i.commander_id}> · "
+            + (mrkdwn.channel(i.channel_id) if i.channel_id else "no channel")
+            + f" · {mrkdwn.escape(i.title)} · commander {mrkdwn.user(i.commander_id)} · "
             f"{age(i.declared_at, now)} old · {ack} · {first}"
         )
     text = f"{len(incidents)} open incident(s), newest first:\n" + "\n".join(lines)

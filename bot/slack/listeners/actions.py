@@ -1,77 +1,48 @@
-"""Buttons on the pinned announcement and on reminders. The clicker is Slack's payload
-user, never anything in the button's value (which only names the incident)."""
+"""Buttons, each one a record in slack/controls.py: check its permission, then open its
+modal (or, for Escalate, act at once). The clicker is Slack's payload user, never
+anything in the button's value (which only names the incident)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents.controls import SNOOZE_CHOICES
-from bot.incidents.errors import IncidentError
-from bot.policy.permissions import Action as PolicyAction
 from bot.services import Services
-from bot.slack.ids import Action
-from bot.slack.modals import resolve_modal, severity_modal, snooze_modal, update_modal
-from bot.store.tables import Incident
-
-log = logging.getLogger(__name__)
-
-# Which permission a button needs before its modal opens (checked again on submit).
-NEEDS: dict[Action, PolicyAction] = {
-    Action.POST_UPDATE: "update",
-    Action.CHANGE_SEVERITY: "severity",
-    Action.RESOLVE: "resolve",
-    Action.SNOOZE: "update",
-    Action.ESCALATE: "escalate",
-}
-
-
-async def incident_of(services: Services, body: dict[str, Any]) -> Incident | None:
-    actions = body.get("actions") or [{}]
-    value = str(actions[0].get("value") or "")
-    return await services.store.get(int(value)) if value.isdigit() else None
+from bot.slack.controls import BY_ACTION
+from bot.slack.form import Form
+from bot.slack.middleware import asked
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def refuse(respond: AsyncRespond, text: str) -> None:
-        await respond(response_type="ephemeral", replace_original=False, text=text)
-
     async def on_button(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         await ack()
-        action = Action(body["actions"][0]["action_id"])
-        user = body["user"]["id"]
-        incident = await incident_of(services, body)
-        if incident is None:
-            await refuse(respond, "That incident no longer exists.")
+        # Refusals go back as ephemeral messages (or a DM) through slack/errors.py.
+        control = BY_ACTION[body["actions"][0]["action_id"]]
+        # With the incident and the policy it started with, from slack/middleware.py.
+        request = asked(
+            services,
+            client,
+            context,
+            control,
+            body["user"]["id"],
+            gone="That incident no longer exists.",
+        )
+        await request.check()
+        if control.opens is None:
+            said = await control.submit(request, Form({}), ack)
+            if said:
+                await respond(response_type="ephemeral", replace_original=False, text=said)
             return
-        c = services.controls
-        try:
-            await c.check(incident, user, NEEDS[action])
-            if action is Action.ESCALATE:
-                level = await c.escalate(incident, user, "escalate button")
-                await refuse(respond, f"Escalated {incident.number} to {level}.")
-                return
-            pol = await services.policy.of(incident)  # the policy it started with
-            if action is Action.CHANGE_SEVERITY and len(pol.severities) < 2:
-                raise IncidentError(f"The policy has no severity other than {incident.severity}.")
-            draft = None
-            if action is Action.POST_UPDATE and await services.publisher.may(incident, user):
-                draft = await services.publisher.draft(incident, incident.status, "")
-            view = {
-                Action.POST_UPDATE: lambda: update_modal(pol, incident, draft),
-                Action.CHANGE_SEVERITY: lambda: severity_modal(pol, incident),
-                Action.RESOLVE: lambda: resolve_modal(incident),
-                Action.SNOOZE: lambda: snooze_modal(incident, SNOOZE_CHOICES),
-            }[action]()
-        except IncidentError as e:
-            await refuse(respond, str(e))
-            return
+        view = await control.opens(request)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    for action in NEEDS:
-        app.action(action.value)(on_button)
+    for action in BY_ACTION:
+        app.action(action)(on_button)

@@ -5,22 +5,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.controls import collect_failed_posts
-from bot.incidents.errors import IncidentError
+from bot.incidents.errors import IncidentError, NotAllowed, NotInIncidentChannel
 from bot.services import Services
 from bot.slack import command as cmd
-from bot.slack.blocks import declare_modal
-from bot.slack.gateway import escape
+from bot.slack import mrkdwn
 from bot.slack.ids import SLASH_COMMAND
-from bot.slack.modals import update_modal
-from bot.slack.replies import declare_reply, incident_list, vocabulary
+from bot.slack.middleware import Scope, scope_of
+from bot.slack.modals import declare_modal, update_modal
+from bot.slack.replies import declare_reply, incident_list
 from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
+
+OUTSIDE = (
+    "This command works inside an incident channel. Run it there, or use "
+    "`/incident list` to find the incident's channel."
+)
 
 
 async def in_incident(
@@ -43,10 +48,10 @@ async def in_incident(
             return f"Acknowledged ({n} page{'s' if n != 1 else ''})."
         case cmd.Commander(user_id=new):
             await c.set_commander(incident, user, new)
-            return f"<@{new}> is now the commander."
+            return f"{mrkdwn.user(new)} is now the commander."
         case cmd.Role(role=role, user_id=who):
             await c.assign_role(incident, user, role, who)
-            return f"<@{who}> is now {role}."
+            return f"{mrkdwn.user(who)} is now {role}."
         case cmd.Note(text=text):
             await c.note(incident, user, text)
             return "Noted in the timeline."
@@ -63,35 +68,22 @@ async def in_incident(
     raise IncidentError("That command is not available here; see `/incident help`.")
 
 
-PUBLISH_FLAG = "--publish"
-
-
 async def open_publish_modal(
     services: Services,
     client: AsyncWebClient,
-    respond: AsyncRespond,
     body: dict[str, Any],
-    incident: Incident,
+    scope: Scope,
     parsed: cmd.Update,
 ) -> None:
-    user = body["user_id"]
-    words = parsed.text[len(PUBLISH_FLAG) :].split(maxsplit=1)
-    pol = await services.policy.of(incident)
-    status = parsed.status or (pol.status(words[0]) if words else None)
-    text = (
-        (words[1] if len(words) > 1 else "")
-        if status and words and not parsed.status
-        else " ".join(words)
-    )
-    status = status or incident.status
+    user, incident, pol = body["user_id"], scope.incident, scope.policy
+    text, status = parsed.text, parsed.status or incident.status
     if not await services.publisher.may(incident, user):
         why = (
             "Private incidents are never published."
             if incident.private
             else "You may not publish this incident: ask the commander or the comms lead."
         )
-        await respond(response_type="ephemeral", text=why)
-        return
+        raise NotAllowed(why)
     draft = await services.publisher.draft(incident, status, text)
     view = update_modal(pol, incident, draft, text=text, status=status, publish=True)
     await client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -100,16 +92,20 @@ async def open_publish_modal(
 def register(app: AsyncApp, services: Services) -> None:
     @app.command(SLASH_COMMAND)
     async def on_incident(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         user = body["user_id"]
         channel = body.get("channel_id", "")
-        vocab = vocabulary(services.policy.policy)
-        try:
-            parsed = cmd.parse(body.get("text", ""), vocab)
-        except cmd.UsageError as e:
-            await ack(response_type="ephemeral", text=e.message)
-            return
+        # An in-incident verb comes with its incident, resolved by slack/middleware.py
+        # (none outside an incident channel): it speaks that incident's policy.
+        scope = scope_of(context)
+        vocab = cmd.Vocabulary(scope.policy if scope else services.policy.policy)
+        # Refusals (a UsageError here) are answered by the one error handler, slack/errors.py.
+        parsed = cmd.parse(body.get("text", ""), vocab)
 
         if isinstance(parsed, cmd.OpenDeclareModal):
             await ack()
@@ -137,16 +133,12 @@ def register(app: AsyncApp, services: Services) -> None:
         if isinstance(parsed, cmd.Declare):
             # Stored before the ack (a crash after it must not lose the declaration), the
             # channel after it: creating and posting take longer than Slack's 3 s.
-            try:
-                opened = await services.incidents.open(
-                    severity=parsed.severity, title=parsed.title, user_id=user
-                )
-            except IncidentError as e:
-                await ack(response_type="ephemeral", text=str(e))
-                return
+            opened = await services.incidents.open(
+                severity=parsed.severity, title=parsed.title, user_id=user
+            )
             await ack(
                 response_type="ephemeral",
-                text=f"Declaring {parsed.severity} *{escape(parsed.title)}*… "
+                text=f"Declaring {parsed.severity} *{mrkdwn.escape(parsed.title)}*… "
                 "the channel is on its way.",
             )
             outcome = await services.incidents.set_up(opened)
@@ -154,24 +146,18 @@ def register(app: AsyncApp, services: Services) -> None:
                 response_type="ephemeral", replace_original=False, text=declare_reply(outcome)
             )
             return
-        # In-incident verbs: the incident first, then the use case, after the ack.
-        try:
-            incident = await services.incidents.in_channel(channel)
-        except IncidentError as e:
-            await ack(response_type="ephemeral", text=str(e))
-            return
-        if isinstance(parsed, cmd.Update) and parsed.text.startswith(PUBLISH_FLAG):
+        # In-incident verbs: the use case, after the ack.
+        if scope is None:  # not in an incident channel
+            raise NotInIncidentChannel(OUTSIDE)
+        if isinstance(parsed, cmd.Update) and parsed.publish:
             # `/incident update --publish ...`: the modal, prefilled, so the public text can be
             # edited before it goes out (trigger_id is only good for 3 seconds: open it now).
             await ack()
-            await open_publish_modal(services, client, respond, body, incident, parsed)
+            await open_publish_modal(services, client, body, scope, parsed)
             return
         await ack()
         failed = collect_failed_posts()
-        try:
-            text = await in_incident(services, parsed, incident, user)
-        except IncidentError as e:
-            text = str(e)
+        text = await in_incident(services, parsed, scope.incident, user)
         if failed:
             text += (
                 f"\n:warning: It is recorded, but posting in the channel failed (`{failed[0]}`): "

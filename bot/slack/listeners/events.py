@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.incidents.timeline import Deleted, Edited, Posted
 from bot.services import Services
+from bot.slack.ids import Event, MessageSubtype
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def to_timeline_event(event: dict[str, Any]) -> Posted | Edited | Deleted | None
     if channel is None:
         return None
     subtype = event.get("subtype")
-    if subtype == "message_changed":
+    if subtype == MessageSubtype.CHANGED:
         msg, previous = _dict(event.get("message")), _dict(event.get("previous_message"))
         ts = _ts(msg.get("ts"))
         if ts is None:
@@ -76,7 +77,7 @@ def to_timeline_event(event: dict[str, Any]) -> Posted | Edited | Deleted | None
             return None
         author = _str(msg.get("user")) or _str(msg.get("bot_id"))
         return Edited(channel, ts, edited, author, str(msg.get("text") or ""))
-    if subtype == "message_deleted":
+    if subtype == MessageSubtype.DELETED:
         deleted = _ts(event.get("deleted_ts")) or _ts(
             _dict(event.get("previous_message")).get("ts")
         )
@@ -106,11 +107,10 @@ def register(app: AsyncApp, services: Services) -> None:
             services.timeline.stop_recording(channel)
             await services.incidents.bot_removed(channel, _str(event.get("actor_id")))
 
-    # Sent to the bot when it is removed from a public / private channel.
-    app.event("channel_left")(on_left)
-    app.event("group_left")(on_left)
+    app.event(Event.CHANNEL_LEFT.value)(on_left)
+    app.event(Event.GROUP_LEFT.value)(on_left)
 
-    @app.event("message")
+    @app.event(Event.MESSAGE.value)
     async def on_message(event: dict[str, Any]) -> None:
         item = to_timeline_event(event)
         if item is not None:

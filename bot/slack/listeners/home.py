@@ -1,27 +1,26 @@
-"""The App Home tab and its Declare button."""
+"""The App Home tab (its Declare button is a control: slack/controls.py)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
-from bot.slack.blocks import declare_modal
 from bot.slack.home_view import RECENT, home_view
-from bot.slack.ids import Action
+from bot.slack.ids import HOME_TAB, Event
 
 log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.event("app_home_opened")
+    @app.event(Event.APP_HOME_OPENED.value)
     async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
         user = event.get("user")
-        if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
+        if event.get("tab", HOME_TAB) != HOME_TAB or not isinstance(user, str) or not user:
             return
         now = services.clock.now()
         board = await services.access.board(user, resolved_since=now - RECENT)
@@ -30,10 +29,3 @@ def register(app: AsyncApp, services: Services) -> None:
             await client.views_publish(user_id=user, view=view)
         except SlackApiError as e:  # nobody is waiting on this answer: log and go on
             log.warning("could not publish the App Home for %s: %s", user, e.response.get("error"))
-
-    @app.action(Action.DECLARE.value)
-    async def on_declare(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=declare_modal(services.policy.policy)
-        )

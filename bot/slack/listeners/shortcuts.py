@@ -11,11 +11,19 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.incidents.errors import IncidentError, MissingText
 from bot.incidents.timeline import ts_time
 from bot.services import Services
+from bot.slack import mrkdwn
 from bot.slack.blocks import clip, option
-from bot.slack.gateway import escape
-from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, Field, View
+from bot.slack.form import Form
+from bot.slack.ids import (
+    KEY_EVENT_REACTION,
+    SHORTCUT_ADD_TO_TIMELINE,
+    Field,
+    SlackError,
+    View,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +105,8 @@ def register(app: AsyncApp, services: Services) -> None:
                     {
                         "type": "mrkdwn",
                         "text": clip(
-                            f"Posted {when} by <@{message.get('user', '')}>"
-                            + (f" · <{link}|link>" if link else ""),
+                            f"Posted {when} by {mrkdwn.user(str(message.get('user', '')))}"
+                            + (f" · {mrkdwn.link(link, 'link')}" if link else ""),
                             3000,
                         ),
                     }
@@ -129,24 +137,15 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_submit(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        meta = json.loads(view.get("private_metadata") or "{}")
-        values = view.get("state", {}).get("values", {})
-        picked = (
-            values.get(Field.INCIDENT.value, {})
-            .get(Field.INCIDENT.value, {})
-            .get("selected_option")
-            or {}
-        ).get("value")
+        form = Form(view)
+        meta = json.loads(form.metadata or "{}")
+        picked = form.value(Field.INCIDENT)
         incident_id = meta.get("incident") or (int(picked) if picked else None)
-        text = (
-            values.get(Field.KEY_TEXT.value, {}).get(Field.KEY_TEXT.value, {}).get("value") or ""
-        ).strip()
+        text = form.value(Field.KEY_TEXT)
         if incident_id is None:
-            await ack(response_action="errors", errors={Field.INCIDENT.value: "Pick an incident."})
-            return
+            raise IncidentError("Pick an incident.", field=Field.INCIDENT)
         if not text:
-            await ack(response_action="errors", errors={Field.KEY_TEXT.value: "Say what happened."})
-            return
+            raise MissingText("Say what happened.", field=Field.KEY_TEXT)
         await ack()
         user = body["user"]["id"]
         incident = await services.store.get(int(incident_id))
@@ -162,11 +161,11 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         try:  # the scribe sees the mark on the message itself
             await client.reactions_add(
-                channel=meta["channel"], timestamp=meta["ts"], name="pushpin"
+                channel=meta["channel"], timestamp=meta["ts"], name=KEY_EVENT_REACTION
             )
         except SlackApiError as e:
-            if e.response.get("error") != "already_reacted":
+            if e.response.get("error") != SlackError.ALREADY_REACTED:
                 await client.chat_postMessage(
                     channel=user,
-                    text=f"Added to the timeline of {incident.number}: {escape(text[:200])}",
+                    text=f"Added to the timeline of {incident.number}: {mrkdwn.escape(text[:200])}",
                 )

@@ -1,0 +1,115 @@
+"""What the parser returns: one object per command, and its one refusal, UsageError."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from bot.incidents.errors import IncidentError
+
+
+class UsageError(IncidentError):
+    """A mistake in the command text; ``message`` is mrkdwn ready to show the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class OpenDeclareModal:
+    pass
+
+
+@dataclass(frozen=True)
+class Declare:
+    severity: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ListIncidents:
+    pass
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class Update:
+    text: str
+    status: str | None = None
+    # `update --publish`: open the update form with the status-page text drafted.
+    publish: bool = False
+
+
+@dataclass(frozen=True)
+class SetStatus:
+    status: str
+
+
+@dataclass(frozen=True)
+class SetSeverity:
+    severity: str
+
+
+@dataclass(frozen=True)
+class Ack:
+    pass
+
+
+@dataclass(frozen=True)
+class Commander:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Role:
+    role: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+
+
+@dataclass(frozen=True)
+class Escalate:
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolve:
+    summary: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    pass
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    pass
+
+
+Command: TypeAlias = (
+    OpenDeclareModal
+    | Declare
+    | ListIncidents
+    | Help
+    | Update
+    | SetStatus
+    | SetSeverity
+    | Ack
+    | Commander
+    | Role
+    | Note
+    | Escalate
+    | Resolve
+    | Timeline
+    | Postmortem
+)

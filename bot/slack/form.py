@@ -1,0 +1,35 @@
+"""What a user entered in a modal, read defensively: a view's state is input like any
+other (block_id == action_id for the bot's inputs, see ids.Field)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.slack.ids import Field
+
+
+def _get(d: Any, key: str) -> Any:
+    return d.get(key) if isinstance(d, dict) else None
+
+
+@dataclass(frozen=True)
+class Form:
+    view: dict[str, Any]
+
+    def _state(self, field: Field) -> Any:
+        return _get(_get(_get(_get(self.view, "state"), "values"), field.value), field.value)
+
+    def value(self, field: Field) -> str:
+        """A text input's or a select's value, stripped; "" when empty or absent."""
+        state = self._state(field)
+        value = _get(_get(state, "selected_option"), "value") or _get(state, "value")
+        return value.strip() if isinstance(value, str) else ""
+
+    def checked(self, field: Field) -> bool:
+        return bool(_get(self._state(field), "selected_options"))
+
+    @property
+    def metadata(self) -> str:
+        meta = self.view.get("private_metadata")
+        return meta if isinstance(meta, str) else ""
