@@ -73,9 +73,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             await chat.close()
             return 2
         services = await build_services(settings, chat, policy=policy)
+        # Every minute: is the work getting done? (/healthz, HEARTBEAT_URL)
+        checker = asyncio.create_task(services.health.run_forever())
         try:
             await serve_forever(services)
         finally:
+            checker.cancel()
             await services.close()
         return 0
 

@@ -27,6 +27,7 @@ from bot.incidents.declare import ACCEPT_GRACE, Incidents
 from bot.incidents.escalation import Escalations
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.reminders import Nags
+from bot.ops import metrics
 from bot.planning import due_jobs
 from bot.planning.planner import Kind, Reason
 from bot.store.repo import Store
@@ -221,6 +222,8 @@ class Scheduler:
             kind, level, reason, incident_id = job.kind, job.level, job.reason, job.incident_id
             # Claimed before: a process died on it, maybe after sending part of it.
             retry_since = job.due_at if job.attempts > 1 else None
+            if since is None:  # fired now, not settled: how late (for /metrics)
+                metrics.observe_lateness(kind, now - job.due_at)
         if since is not None:
             assert channel is not None
             return await self._settle(job_id, channel, since)

@@ -1,4 +1,5 @@
-"""The Bolt app and the HTTP server: POST /slack/events, GET /healthz; Socket Mode switch."""
+"""The Bolt app and the HTTP server: POST /slack/events, GET /healthz and /metrics; Socket
+Mode switch."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from sqlalchemy import text
 
+from bot.ops import metrics
+from bot.ops.health import healthz_body
+from bot.ops.routes import add_ops_routes
 from bot.services import Services
 from bot.slack import listeners
 from bot.slack.gateway import close_client, make_client
@@ -86,6 +89,10 @@ def _recorded_body(body: Any) -> bool:
     )
 
 
+# Socket Mode envelope types, named as /metrics names the HTTP requests.
+SOCKET_KINDS = {"slash_commands": "command", "interactive": "interaction", "events_api": "event"}
+
+
 def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> Any:
     """Socket Mode with the same split as /slack/events: the timeline's events are
     acknowledged only once stored (Slack re-sends an envelope left unacknowledged), the
@@ -103,6 +110,8 @@ def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> A
             recorded = req.type == "events_api" and _recorded_body(req.payload)
             response = await run_async_bolt_app(recorder if recorded else self.app, req)
             await send_async_response(client, req, response, start)
+            kind = SOCKET_KINDS.get(req.type, "other")
+            metrics.ACK_SECONDS.labels(kind).observe(time.time() - start)
 
     return Handler(bolt, app_token)
 
@@ -123,13 +132,11 @@ async def slack_events(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES_KEY]
-    try:
-        async with services.store.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception as e:  # the probe must answer, not crash
-        log.warning("health check: database unreachable: %s", type(e).__name__)
-        return web.json_response({"ok": False, "database": "unreachable"}, status=503)
-    return web.json_response({"ok": True, "policy": services.policy.version[:12]})
+    # The database now, and the last self-check's reasons (bot/ops/health.py).
+    status, body = await healthz_body(services.health, services.store)
+    if status == 200:
+        body["policy"] = services.policy.version[:12]
+    return web.json_response(body, status=status)
 
 
 async def _close_clients(app: web.Application) -> None:
@@ -144,6 +151,7 @@ def build_web(services: Services, bolt: AsyncApp | None = None) -> web.Applicati
     app[RECORDER_KEY] = build_bolt(services, recorder=True)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
+    add_ops_routes(app, services)
     app.on_cleanup.append(_close_clients)
     add_status_routes(app, services.status_page)
     return app
@@ -186,12 +194,14 @@ async def serve_forever(services: Services) -> None:
     services.scheduler.start()
     try:
         if settings.socket_mode:
-            log.info("Socket Mode; /healthz on port %d", settings.port)
+            log.info("Socket Mode; /healthz and /metrics on port %d", settings.port)
             assert settings.slack_app_token is not None
             handler = socket_mode_handler(bolt, web_app[RECORDER_KEY], settings.slack_app_token)
             await handler.start_async()
         else:
-            log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
+            log.info(
+                "listening on port %d: POST /slack/events, GET /healthz, /metrics", settings.port
+            )
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -83,7 +83,12 @@ def formatter(log_format: str, redact: Redactor) -> logging.Formatter:
 def configure(settings: Settings, *, level: int = logging.INFO) -> None:
     """The root logger writes to stderr, in LOG_FORMAT, with secrets masked."""
     redact = Redactor(
-        [settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret]
+        [
+            settings.slack_bot_token,
+            settings.slack_app_token,
+            settings.slack_signing_secret,
+            settings.heartbeat_url,
+        ]
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(settings.log_format, redact))

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.ops.slack_metrics import error_code
 from bot.policy.model import Policy
 from bot.settings import Settings, redact_url
 from bot.store.backlog import ping
@@ -40,13 +41,6 @@ REJECTED_TOKEN = {
 
 class StartupProblem(Exception):
     """One line for the operator: what is wrong and what to do."""
-
-
-def slack_code(e: SlackApiError) -> str:
-    data = getattr(e.response, "data", None)
-    if isinstance(data, dict):
-        return str(data.get("error") or "unknown_error")
-    return f"http_{getattr(e.response, 'status_code', 'error')}"
 
 
 def _unreachable(what: str, e: BaseException) -> str:
@@ -83,7 +77,7 @@ async def check_bot_token(client: AsyncWebClient, settings: Settings) -> dict[st
     try:
         resp = await asyncio.wait_for(client.auth_test(), CHECK_TIMEOUT)
     except SlackApiError as e:
-        code = slack_code(e)
+        code = error_code(e)
         if code in REJECTED_TOKEN:
             raise StartupProblem(
                 f"Cannot serve: Slack rejected SLACK_BOT_TOKEN ({code}): copy the Bot User"
@@ -110,7 +104,7 @@ async def check_app_token(settings: Settings) -> None:
         )
     except SlackApiError as e:
         raise StartupProblem(
-            f"Cannot serve: Slack rejected SLACK_APP_TOKEN ({slack_code(e)}): create an"
+            f"Cannot serve: Slack rejected SLACK_APP_TOKEN ({error_code(e)}): create an"
             " app-level token with connections:write (Basic Information > App-Level Tokens"
             f" at {APPS_URL}) and enable Socket Mode."
         ) from None
@@ -134,7 +128,7 @@ async def missing_contacts(client: AsyncWebClient, policy: Policy) -> list[str]:
             if (resp.get("user") or {}).get("deleted"):
                 warnings.append(f"policy contact {key}: user {user} is deactivated")
         except SlackApiError as e:
-            code = slack_code(e)
+            code = error_code(e)
             if code == "missing_scope":
                 warnings.append("cannot check the policy's users: add the users:read scope")
                 break
@@ -146,7 +140,7 @@ async def missing_contacts(client: AsyncWebClient, policy: Policy) -> list[str]:
         try:
             resp = await client.usergroups_list(include_disabled=True)
         except SlackApiError as e:
-            return [*warnings, f"cannot list user groups to check the policy ({slack_code(e)})"]
+            return [*warnings, f"cannot list user groups to check the policy ({error_code(e)})"]
         known = _enabled_groups(resp.get("usergroups") or [])
         for key, group in groups.items():
             if group not in known:

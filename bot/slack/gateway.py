@@ -12,7 +12,6 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.request import HttpRequest
@@ -21,6 +20,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.chat import ChatError, Message
+from bot.ops.slack_metrics import CountingRateLimitHandler, MeteredWebClient
+from bot.ops.slack_metrics import error_code as _code
 from bot.settings import Settings
 from bot.slack.blocks import fallback_text, message_blocks
 from bot.slack.pacing import Pacer
@@ -61,14 +62,15 @@ def make_client(settings: Settings) -> AsyncWebClient:
     # session and a TCP connection per call, which a profile of a burst of declarations
     # showed costing more CPU than anything else in their set-up.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout))
-    return AsyncWebClient(
+    # Metered: every call, error and 429 is counted for /metrics.
+    return MeteredWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         session=session,
         timeout=settings.slack_timeout,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            CountingRateLimitHandler(max_retry_count=5),
             GatewayErrorRetryHandler(max_retry_count=3),
         ],
     )
@@ -82,13 +84,6 @@ async def close_client(client: AsyncWebClient) -> None:
 def escape(text: str) -> str:
     """Slack's three control characters: a title can't ping @channel or fake a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _code(e: SlackApiError) -> str:
-    data = getattr(e.response, "data", None)
-    if isinstance(data, dict):
-        return str(data.get("error") or "unknown_error")
-    return f"http_{getattr(e.response, 'status_code', 'error')}"
 
 
 class SlackChat:
