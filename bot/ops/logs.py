@@ -14,12 +14,14 @@ from collections.abc import Iterable
 
 from pythonjsonlogger.json import JsonFormatter
 
+from bot.ops import event_log
 from bot.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MASK = "***"
 # Bot, user, app-level and refresh tokens (xoxb-, xoxp-, xapp-, xoxe-...).
 TOKEN = re.compile(r"\b(?:xox[a-z]|xapp)-[A-Za-z0-9-]+")
+INCIDENT = re.compile(r"\bINC-\d+\b")
 URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 # Bolt logs a request that fails the signature check with its whole body (user text,
 # response URLs) at INFO: the fact is worth a line, the body never.
@@ -52,6 +54,18 @@ class QuietBolt(logging.Filter):
         if message.startswith(BAD_SIGNATURE):
             record.msg, record.args = "rejected a request with an invalid signature", None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+class IncidentNumber(logging.Filter):
+    """Gives a line that names an incident (INC-42) an `incident` field, so that JSON
+    logs can be searched by incident whoever wrote the line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "incident"):
+            found = INCIDENT.search(record.getMessage())
+            if found:
+                record.incident = found.group(0)
         return True
 
 
@@ -93,6 +107,7 @@ def configure(settings: Settings, *, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(settings.log_format, redact))
     handler.addFilter(QuietBolt())
+    handler.addFilter(IncidentNumber())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -106,3 +121,4 @@ def configure(settings: Settings, *, level: int = logging.INFO) -> None:
     logging.getLogger("slack_sdk.web").setLevel(logging.WARNING)
     # aiohttp's access log would write every request line (and its query string).
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    event_log.install()

@@ -95,9 +95,13 @@ class SlackChat:
     async def close(self) -> None:
         await close_client(self.client)
 
-    async def _call(self, method: str, *, idempotent: bool = False, **kwargs: Any) -> Any:
+    async def _call(
+        self, method: str, *, idempotent: bool = False, incident: int | None = None, **kwargs: Any
+    ) -> Any:
         """One Web API call. A timeout is ChatError("timeout"): Slack may or may not have
-        done it. Only a call that is safe to repeat (`idempotent`) is simply tried again."""
+        done it. Only a call that is safe to repeat (`idempotent`) is simply tried again.
+        `incident`: named in the log line of a failure."""
+        about = f" for INC-{incident}" if incident is not None else ""
         # The typed client methods encode each method's arguments the way Slack wants.
         fn = getattr(self.client, method.replace(".", "_"))
         for attempt in range(1, TIMEOUT_TRIES + 1):
@@ -105,10 +109,10 @@ class SlackChat:
                 return await fn(**kwargs)
             except SlackApiError as e:
                 code = _code(e)
-                log.warning("slack %s failed: %s", method, code)
+                log.warning("slack %s%s failed: %s", method, about, code)
                 raise ChatError(code) from e
             except TimeoutError as e:
-                log.warning("slack %s timed out (try %d)", method, attempt)
+                log.warning("slack %s%s timed out (try %d)", method, about, attempt)
                 if not idempotent or attempt == TIMEOUT_TRIES:
                     raise ChatError("timeout") from e
         raise AssertionError("unreachable")
@@ -133,7 +137,9 @@ class SlackChat:
                 data = e.response.data if isinstance(e.response.data, dict) else {}
                 # Per-user reasons when Slack gives them; else the call's reason for everyone.
                 errors = data.get("errors") or [{"user": u, "error": _code(e)} for u in users]
-                log.warning("slack conversations.invite failed: %s", _code(e))
+                # Everyone invited already is the normal case of a retry, not a problem.
+                level = logging.INFO if _code(e) in HARMLESS_INVITE_ERRORS else logging.WARNING
+                log.log(level, "slack conversations.invite in %s: %s", channel, _code(e))
                 break
             except TimeoutError:  # inviting again is harmless (already_in_channel)
                 log.warning("slack conversations.invite timed out (try %d)", attempt)
@@ -171,6 +177,7 @@ class SlackChat:
         async with self.pacer.slot("" if is_dm else channel, bypass=is_dm):
             resp = await self._call(
                 "chat.postMessage",
+                incident=message.incident_id,
                 channel=channel,
                 text=fallback_text(message),
                 blocks=message_blocks(message),
