@@ -309,8 +309,13 @@ class Scheduler:
         nothing for the lease to take back."""
         self._stopping = True  # claim nothing new
         try:
-            await asyncio.wait_for(self._lock.acquire(), within)
-            self._lock.release()
+            async with asyncio.timeout(within):
+                await self._lock.acquire()
+                self._lock.release()
+                # Set-ups of declarations run beside the passes, claimed by this process;
+                # `in_flight` is a plain set both share, so polled (once, at stop).
+                while self.in_flight:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
         except TimeoutError:
             log.warning("stopping with a pass still under way; its rows come back after the lease")
         # Only now: APScheduler's asyncio executor cancels a job still running at shutdown.

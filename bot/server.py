@@ -1,5 +1,5 @@
 """The Bolt app and the HTTP server: POST /slack/events, GET /healthz and /metrics; Socket
-Mode switch."""
+Mode switch; a graceful stop on SIGTERM."""
 
 from __future__ import annotations
 
@@ -113,6 +113,14 @@ def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> A
             kind = SOCKET_KINDS.get(req.type, "other")
             metrics.ACK_SECONDS.labels(kind).observe(time.time() - start)
 
+        async def close_async(self) -> None:
+            # slack_sdk closes the WebSocket while its receiver task still reads it: the
+            # receiver swallows the server's close reply, and close() waits 10 s for it.
+            receiver = getattr(self.client, "message_receiver", None)
+            if receiver is not None:
+                receiver.cancel()
+            await super().close_async()  # type: ignore[no-untyped-call]
+
     return Handler(bolt, app_token)
 
 
@@ -192,22 +200,27 @@ async def serve_forever(services: Services) -> None:
     # Commands are answered at once; what fell due while the bot was down fires now,
     # once, in the scheduler's first pass; then it wakes 4 times a second.
     services.scheduler.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    handler = None
     try:
         if settings.socket_mode:
-            log.info("Socket Mode; /healthz and /metrics on port %d", settings.port)
             assert settings.slack_app_token is not None
             handler = socket_mode_handler(bolt, web_app[RECORDER_KEY], settings.slack_app_token)
-            await handler.start_async()
+            await handler.connect_async()
+            log.info("Socket Mode; /healthz and /metrics on port %d", settings.port)
         else:
             log.info(
-                "listening on port %d: POST /slack/events, GET /healthz, /metrics", settings.port
+                "listening on port %d: POST /slack/events, GET /healthz, GET /metrics",
+                settings.port,
             )
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
-            log.info("stopping: finishing the reminders under way")
+        # SIGTERM drains in both modes: no new envelopes, finish what is claimed.
+        await stop.wait()
+        log.info("stopping: finishing the reminders under way")
+        if handler is not None:
+            await handler.close_async()
     finally:
         reloader.cancel()
         await services.scheduler.drain()
