@@ -69,7 +69,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             await preflight(settings, policy, chat.client)
         except StartupProblems as e:
             for line in e.lines:
-                print(line, file=sys.stderr)
+                # A log read as JSON lines must not choke on the one line that matters.
+                if settings.log_format == "json":
+                    log.error(line)
+                else:
+                    print(line, file=sys.stderr)
             await chat.close()
             return 2
         services = await build_services(settings, chat, policy=policy)

@@ -4,6 +4,7 @@ local Slack server: each failure one line and exit 2, never a traceback or a sec
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -67,6 +68,14 @@ async def test_a_wrong_bot_token_is_one_line_and_exit_2(slack: FakeSlack, tmp_pa
     assert code == 2
     assert "SLACK_BOT_TOKEN" in line and "invalid_auth" in line and "api.slack.com/apps" in line
     assert "xoxb-wrong-token" not in out
+
+
+async def test_with_json_logs_the_failed_check_is_a_json_line(
+    slack: FakeSlack, tmp_path: Path
+) -> None:
+    code, out = await serve(slack, tmp_path, SLACK_BOT_TOKEN="xoxb-wrong", LOG_FORMAT="json")
+    line = json.loads(one_line(out))
+    assert code == 2 and line["level"] == "ERROR" and "SLACK_BOT_TOKEN" in line["message"]
 
 
 async def test_a_revoked_bot_token_says_so(slack: FakeSlack, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qs
 
+import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -37,8 +38,12 @@ async def time_acks(request: web.Request, handler: Handler) -> web.StreamRespons
     try:
         return await handler(request)
     finally:
-        # The body is read (and cached by aiohttp) by the handler already.
-        kind = request_kind(await request.read())
+        # The handler has read the body already (aiohttp caches it), unless the client
+        # went away first: then the request is timed as "other".
+        try:
+            kind = request_kind(await request.read())
+        except (OSError, aiohttp.ClientError, web.HTTPException):
+            kind = "other"
         metrics.ACK_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
 
