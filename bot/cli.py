@@ -6,12 +6,19 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bot.ops.logs import configure as configure_logs
 from bot.policy.errors import PolicyInvalid
-from bot.policy.loader import load_policy
+from bot.policy.loader import LoadedPolicy, load_policy
 from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -56,19 +63,64 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import build_services
     from bot.slack.gateway import SlackChat, make_client
 
-    async def run() -> None:
+    async def run() -> int:
         client = make_client(settings)  # the one Web API client: gateway and Bolt
-        services = await build_services(settings, SlackChat(client), policy=policy)
+        chat = SlackChat(client)
+        try:
+            await preflight(settings, policy, client)
+        except StartupProblems as e:
+            for line in e.lines:
+                # A log read as JSON lines must not choke on the one line that matters.
+                if settings.log_format == "json":
+                    log.error(line)
+                else:
+                    print(line, file=sys.stderr)
+            await chat.close()
+            return 2
+        services = await build_services(settings, chat, policy=policy)
+        # Every minute: is the work getting done? (/healthz, HEARTBEAT_URL)
+        checker = asyncio.create_task(services.health.run_forever())
         try:
             await serve_forever(services, client)
         finally:
+            checker.cancel()
             await services.close()
+        return 0
 
     try:
-        asyncio.run(run())
+        return asyncio.run(run())
     except KeyboardInterrupt:
-        pass
-    return 0
+        return 0
+
+
+class StartupProblems(Exception):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
+async def preflight(settings: Settings, loaded: LoadedPolicy, client: AsyncWebClient) -> None:
+    """The start-up checks (bot/ops/startup.py): every failure at once, one line each;
+    then the one line that says what this process serves."""
+    from bot.ops import startup
+
+    problems: list[str] = []
+    checks: list[Awaitable[object]] = [
+        startup.check_database(settings.database_url),
+        startup.check_bot_token(client, settings),
+    ]
+    if settings.socket_mode:
+        checks.append(startup.check_app_token(settings))
+    for outcome in await asyncio.gather(*checks, return_exceptions=True):
+        if isinstance(outcome, startup.StartupProblem):
+            problems.append(str(outcome))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+    if problems:
+        raise StartupProblems(problems)
+    for warning in await startup.missing_contacts(client, loaded.policy):
+        log.warning("%s (%s)", warning, loaded.path)
+    log.info(startup.start_line(settings, loaded.path, loaded.policy.name, loaded.version))
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
@@ -186,16 +238,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.command == "serve" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # APScheduler logs every run of the scheduler's tick at INFO: 8 lines a second.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except SettingsError as e:
         print(e, file=sys.stderr)
         return 2
+    configure_logs(settings, level=logging.INFO if args.command == "serve" else logging.WARNING)
     return int(args.func(args, settings))

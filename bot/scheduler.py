@@ -25,6 +25,7 @@ from bot.incidents.escalation import Escalations
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.reminders import Nags
 from bot.incidents.timeline import TimelineKind, new_entry
+from bot.ops import metrics
 from bot.planning import due_jobs
 from bot.planning.planner import Kind, Reason
 from bot.store import jobs
@@ -195,6 +196,8 @@ class Scheduler:
             kind, level, reason, incident_id = job.kind, job.level, job.reason, job.incident_id
             # Claimed before: a process died on it, maybe after sending part of it.
             retry_since = job.due_at if job.attempts > 1 else None
+            if since is None:  # fired now, not settled: how late (for /metrics)
+                metrics.observe_lateness(kind, now - job.due_at)
         if since is not None:
             assert channel is not None
             return await self._settle(job_id, channel, since)
@@ -280,8 +283,13 @@ class Scheduler:
         nothing for the lease to take back."""
         self._stopping = True  # claim nothing new
         try:
-            await asyncio.wait_for(self._lock.acquire(), within)
-            self._lock.release()
+            async with asyncio.timeout(within):
+                await self._lock.acquire()
+                self._lock.release()
+                # Set-ups of declarations run beside the passes, claimed by this process;
+                # `in_flight` is a plain set both share, so polled (once, at stop).
+                while self.in_flight:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
         except TimeoutError:
             log.warning("stopping with a pass still under way; its rows come back after the lease")
         # Only now: APScheduler's asyncio executor cancels a job still running at shutdown.

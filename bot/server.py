@@ -1,4 +1,5 @@
-"""The Bolt app and the HTTP server: POST /slack/events, GET /healthz; Socket Mode switch.
+"""The Bolt app and the HTTP server: POST /slack/events, GET /healthz and /metrics; Socket
+Mode switch; a graceful stop on SIGTERM.
 
 One AsyncWebClient (one HTTP session, kept-alive connections) serves both Bolt apps and
 the gateway: whoever builds the gateway makes it (gateway.make_client) and passes it
@@ -20,8 +21,10 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import text
 
+from bot.ops import metrics
+from bot.ops.health import healthz_body
+from bot.ops.routes import add_ops_routes
 from bot.services import Services
 from bot.slack import errors, listeners
 from bot.slack.ids import EVENT_CALLBACK, SOCKET_EVENTS_API, Event
@@ -80,6 +83,10 @@ def _recorded_body(body: Any) -> bool:
     )
 
 
+# Socket Mode envelope types, named as /metrics names the HTTP requests.
+SOCKET_KINDS = {"slash_commands": "command", "interactive": "interaction", "events_api": "event"}
+
+
 def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> Any:
     """Socket Mode with the same split as /slack/events: the timeline's events are
     acknowledged only once stored (Slack re-sends an envelope left unacknowledged), the
@@ -97,6 +104,16 @@ def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> A
             recorded = req.type == SOCKET_EVENTS_API and _recorded_body(req.payload)
             response = await run_async_bolt_app(recorder if recorded else self.app, req)
             await send_async_response(client, req, response, start)
+            kind = SOCKET_KINDS.get(req.type, "other")
+            metrics.ACK_SECONDS.labels(kind).observe(time.time() - start)
+
+        async def close_async(self) -> None:
+            # slack_sdk closes the WebSocket while its receiver task still reads it: the
+            # receiver swallows the server's close reply, and close() waits 10 s for it.
+            receiver = getattr(self.client, "message_receiver", None)
+            if receiver is not None:
+                receiver.cancel()
+            await super().close_async()  # type: ignore[no-untyped-call]
 
     return Handler(bolt, app_token)
 
@@ -132,13 +149,11 @@ async def slack_events(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES_KEY]
-    try:
-        async with services.store.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception as e:  # the probe must answer, not crash
-        log.warning("health check: database unreachable: %s", type(e).__name__)
-        return web.json_response({"ok": False, "database": "unreachable"}, status=503)
-    return web.json_response({"ok": True, "policy": services.policy.version[:12]})
+    # The database now, and the last self-check's reasons (bot/ops/health.py).
+    status, body = await healthz_body(services.health, services.store)
+    if status == 200:
+        body["policy"] = services.policy.version[:12]
+    return web.json_response(body, status=status)
 
 
 def build_web(
@@ -150,6 +165,7 @@ def build_web(
     app[RECORDER_KEY] = build_bolt(services, client, recorder=True)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
+    add_ops_routes(app, services)
     add_status_routes(app, services.status_page)
     return app
 
@@ -189,20 +205,27 @@ async def serve_forever(services: Services, client: AsyncWebClient) -> None:
     # Commands are answered at once; what fell due while the bot was down fires now,
     # once, in the scheduler's first pass; then it wakes 4 times a second.
     services.scheduler.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    handler = None
     try:
         if settings.socket_mode:
-            log.info("Socket Mode; /healthz on port %d", settings.port)
             assert settings.slack_app_token is not None
             handler = socket_mode_handler(bolt, web_app[RECORDER_KEY], settings.slack_app_token)
-            await handler.start_async()
+            await handler.connect_async()
+            log.info("Socket Mode; /healthz and /metrics on port %d", settings.port)
         else:
-            log.info("listening on port %d: POST /slack/events, GET /healthz", settings.port)
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
-            log.info("stopping: finishing the reminders under way")
+            log.info(
+                "listening on port %d: POST /slack/events, GET /healthz, GET /metrics",
+                settings.port,
+            )
+        # SIGTERM drains in both modes: no new envelopes, finish what is claimed.
+        await stop.wait()
+        log.info("stopping: finishing the reminders under way")
+        if handler is not None:
+            await handler.close_async()
     finally:
         reloader.cancel()
         await services.scheduler.drain()

@@ -16,6 +16,7 @@ from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
 from bot.incidents.report import Reports, deliver
 from bot.incidents.timeline import Timeline
+from bot.ops.health import SelfCheck
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.scheduler import Scheduler
 from bot.settings import Settings
@@ -41,6 +42,7 @@ class Services:
     reports: Reports
     publisher: Publisher
     status_page: StatusPage
+    health: SelfCheck
 
     async def reports_text(self, incident: Incident, what: str) -> str:
         return await deliver(
@@ -106,4 +108,5 @@ async def build_services(
         publisher=Publisher(store, chat, policy_book, clock, controls.checks),
         status_page=StatusPage(store, policy_book, clock),
         reports=Reports(store, timeline, chat, access),
+        health=SelfCheck(settings, store, clock),
     )

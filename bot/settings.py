@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///incident-bot.db"
 DEFAULT_POLICY = "policies/default.yaml"
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(Exception):
@@ -29,6 +30,11 @@ class Settings:
     claim_lease: float = 120.0
     # Seconds before a Web API call is given up as timed out (then checked and retried).
     slack_timeout: int = 10
+    log_format: str = "text"  # LOG_FORMAT: text | json
+    heartbeat_url: str | None = None  # pinged only while every self-check passes
+    self_check_every: float = 60.0  # seconds between self-checks
+    # A due row or a Slack post this many seconds past its time means the bot is stuck.
+    overdue_after: float = 120.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,15 +47,14 @@ class Settings:
         port_text = get("PORT") or "3000"
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise SettingsError(f"PORT must be a port number (1-65535), not {port_text!r}.")
-        lease_text = get("INCIDENT_CLAIM_LEASE") or "120"
-        try:
-            lease = float(lease_text)
-        except ValueError:
-            lease = -1.0
-        if not lease > 0:
-            raise SettingsError(
-                f"INCIDENT_CLAIM_LEASE must be a number of seconds above 0, not {lease_text!r}."
-            )
+        lease = _seconds(get, "INCIDENT_CLAIM_LEASE", "120")
+        log_format = (get("LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(f"LOG_FORMAT must be text or json, not {log_format!r}.")
+        heartbeat = get("HEARTBEAT_URL")
+        if heartbeat is not None and not heartbeat.startswith(("http://", "https://")):
+            # Not echoed: a heartbeat URL usually carries its monitor's secret key.
+            raise SettingsError("HEARTBEAT_URL must be an http:// or https:// URL.")
         api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not api_url.endswith("/"):
             # slack_sdk joins base_url + method name, so the slash matters.
@@ -63,6 +68,10 @@ class Settings:
             policy_path=get("INCIDENT_POLICY") or DEFAULT_POLICY,
             port=int(port_text),
             claim_lease=lease,
+            log_format=log_format,
+            heartbeat_url=heartbeat,
+            self_check_every=_seconds(get, "INCIDENT_SELF_CHECK_EVERY", "60"),
+            overdue_after=_seconds(get, "INCIDENT_OVERDUE_AFTER", "120"),
         )
 
     @property
@@ -97,8 +106,20 @@ class Settings:
             f" signing_secret={mask(self.slack_signing_secret)},"
             f" app_token={mask(self.slack_app_token)}, api_url={self.slack_api_url!r},"
             f" database_url={redact_url(self.database_url)!r}, policy={self.policy_path!r},"
-            f" port={self.port})"
+            f" port={self.port}, log_format={self.log_format!r},"
+            f" heartbeat_url={mask(self.heartbeat_url)})"
         )
+
+
+def _seconds(get: Callable[[str], str | None], name: str, default: str) -> float:
+    text = get(name) or default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:  # NaN included
+        raise SettingsError(f"{name} must be a number of seconds above 0, not {text!r}.")
+    return value
 
 
 def redact_url(url: str) -> str:

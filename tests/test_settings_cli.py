@@ -46,6 +46,10 @@ def test_every_variable_is_read() -> None:
             "INCIDENT_POLICY": "p.yaml",
             "PORT": "8080",
             "INCIDENT_CLAIM_LEASE": "30",
+            "LOG_FORMAT": "JSON",
+            "HEARTBEAT_URL": "https://hc.example/ping/k3y",
+            "INCIDENT_SELF_CHECK_EVERY": "15",
+            "INCIDENT_OVERDUE_AFTER": "300",
         }
     )
     assert (s.slack_bot_token, s.slack_signing_secret, s.slack_app_token) == (
@@ -56,6 +60,9 @@ def test_every_variable_is_read() -> None:
     assert s.slack_api_url == "http://127.0.0.1:9/api/"
     assert s.policy_path == "p.yaml" and s.port == 8080 and s.socket_mode
     assert s.claim_lease == 30.0
+    assert s.log_format == "json" and s.heartbeat_url == "https://hc.example/ping/k3y"
+    assert s.self_check_every == 15.0 and s.overdue_after == 300.0
+    assert "k3y" not in repr(s)
     assert "pw" not in repr(s) and "xoxb-a" not in repr(s) and "sec'" not in repr(s)
 
 
@@ -68,6 +75,20 @@ def test_bad_port_is_a_clear_error() -> None:
 def test_bad_claim_lease_is_a_clear_error(lease: str) -> None:
     with pytest.raises(SettingsError, match="INCIDENT_CLAIM_LEASE"):
         Settings.from_env({"INCIDENT_CLAIM_LEASE": lease})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LOG_FORMAT", "xml"),
+        ("HEARTBEAT_URL", "hc.example/ping"),
+        ("INCIDENT_SELF_CHECK_EVERY", "0"),
+        ("INCIDENT_OVERDUE_AFTER", "soon"),
+    ],
+)
+def test_bad_operations_settings_are_clear_errors(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
 
 
 def test_serve_without_tokens_says_what_to_set_and_exits_2() -> None:

@@ -123,7 +123,8 @@ async def test_missing_scope_reports_needed_and_provided(tmp_path: Path) -> None
 async def test_any_listed_scope_suffices(slack: FakeSlack, client: AsyncWebClient) -> None:
     # conversations.create accepts channels:manage or groups:write (among others).
     assert (await client.conversations_create(name="ok"))["ok"]
-    response = await slack_error(client.users_info(user=slack.bot_user_id))  # users:read
+    general = slack.add_channel("general")
+    response = await slack_error(client.conversations_join(channel=general))  # channels:join
     assert response["error"] == "missing_scope"
 
 

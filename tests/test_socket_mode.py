@@ -5,9 +5,13 @@ once it is stored (Slack re-sends an unacknowledged envelope; an acknowledged on
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -19,22 +23,33 @@ from tests.slack_server import FakeSlack
 POLICY = ROOT / "tests/policies/test.yaml"
 
 
-async def test_socket_mode_declares_and_acks_timeline_messages_only_once_stored(
-    tmp_path: Path,
-) -> None:
+@asynccontextmanager
+async def socket_world() -> AsyncIterator[tuple[FakeSlack, str, str]]:
+    """A workspace with alice in #general, and #incidents."""
     async with FakeSlack.from_manifest(ROOT / "manifest.yml") as slack:
-        socket = slack.socket_mode
         alice = slack.add_user("alice")
         general = slack.add_channel("general", members=[alice])
         slack.add_channel("incidents")
-        db = tmp_path / "bot.db"
-        bot = BotProcess(
-            slack,
-            f"sqlite+aiosqlite:///{db}",
-            POLICY,
-            tmp_path / "bot.log",
-            env={"SLACK_APP_TOKEN": socket.app_token},
-        )
+        yield slack, alice, general
+
+
+def socket_bot(slack: FakeSlack, db: Path, tmp_path: Path) -> BotProcess:
+    """`serve` in Socket Mode on SQLite at `db`."""
+    return BotProcess(
+        slack,
+        f"sqlite+aiosqlite:///{db}",
+        POLICY,
+        tmp_path / "bot.log",
+        env={"SLACK_APP_TOKEN": slack.socket_mode.app_token},
+    )
+
+
+async def test_socket_mode_declares_and_acks_timeline_messages_only_once_stored(
+    tmp_path: Path,
+) -> None:
+    async with socket_world() as (slack, alice, general):
+        socket, db = slack.socket_mode, tmp_path / "bot.db"
+        bot = socket_bot(slack, db, tmp_path)
         payloads = SlackSender("", "", slack)  # builds what Slack sends; sends nothing
         try:
             await bot.ready()
@@ -83,3 +98,40 @@ async def test_socket_mode_declares_and_acks_timeline_messages_only_once_stored(
             bot.stop()
         log = (tmp_path / "bot.log").read_text()
         assert socket.app_token not in log and slack.bot_token not in log
+
+
+async def test_sigterm_in_socket_mode_finishes_the_set_up_under_way_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    async with socket_world() as (slack, alice, general):
+        socket, db = slack.socket_mode, tmp_path / "bot.db"
+        bot = socket_bot(slack, db, tmp_path)
+        payloads = SlackSender("", "", slack)
+        try:
+            await bot.ready()
+            await socket.connected()
+            # Slack is slow to create the channel: the set-up is under way at SIGTERM.
+            slack.stall("conversations.create", 1.5, processed=True)
+            sent = await socket.send(
+                "slash_commands",
+                payloads.command_fields("SEV1 Draining socket", user=alice, channel=general),
+            )
+            await socket.ack(sent)
+            await eventually(lambda: slack.calls_to("conversations.create"), within=15)
+            async with aiohttp.ClientSession() as s, s.get(f"{bot.url}/metrics") as r:
+                scraped = await r.text()
+            assert 'incident_bot_ack_seconds_count{kind="command"} 1.0' in scraped
+            bot.proc.send_signal(signal.SIGTERM)
+            code = await asyncio.get_running_loop().run_in_executor(None, bot.proc.wait, 30)
+        finally:
+            bot.stop()
+        assert code == 0, (tmp_path / "bot.log").read_text()[-3000:]
+        ch = next(c for c in slack.channels.values() if "draining-socket" in c.name)
+        assert ch.pins, "the set-up under way was finished before the exit"
+        engine = create_async_engine(f"sqlite+aiosqlite:///{db}")
+        async with engine.connect() as c:
+            states = (await c.execute(text("SELECT kind, state FROM due_job"))).all()
+        await engine.dispose()
+        assert ("setup", "done") in [tuple(r) for r in states]
+        assert not [r for r in states if r[1] == "claimed"], states
+        assert "Traceback" not in (tmp_path / "bot.log").read_text()

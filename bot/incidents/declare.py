@@ -167,18 +167,18 @@ class Incidents:
         job_id: int | None,
         retry_since: datetime | None,
     ) -> None:
-        # An exception leaves the row claimed: the lease hands it back for another try.
+        # An exception leaves the row claimed (the lease retries it); a stop waits till done.
         if job_id is not None:
             self.in_flight.add(job_id)
         try:
             await self.setup.run(outcome, sev, retry_since)
+            if job_id is not None:
+                async with self.store.session() as s:
+                    await due_jobs.finish(s, job_id, self.clock.now())
+                    await s.commit()
         finally:
             if job_id is not None:
                 self.in_flight.discard(job_id)
-        if job_id is not None:
-            async with self.store.session() as s:
-                await due_jobs.finish(s, job_id, self.clock.now())
-                await s.commit()
 
     async def bot_removed(self, channel_id: str, by: str | None) -> Incident | None:
         """The bot was removed from an incident channel: stop recording that channel

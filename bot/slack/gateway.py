@@ -12,7 +12,6 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.request import HttpRequest
@@ -21,6 +20,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.chat import ChatCode, ChatError, Message
+from bot.ops.slack_metrics import CountingRateLimitHandler, MeteredWebClient
+from bot.ops.slack_metrics import error_code as _code
 from bot.settings import Settings
 from bot.slack import mrkdwn
 from bot.slack.ids import STEP_EVENT, SlackError
@@ -63,14 +64,15 @@ def make_client(settings: Settings) -> AsyncWebClient:
     # session and a TCP connection per call, which a profile of a burst of declarations
     # showed costing more CPU than anything else in their set-up.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.slack_timeout))
-    return AsyncWebClient(
+    # Metered: every call, error and 429 is counted for /metrics.
+    return MeteredWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         session=session,
         timeout=settings.slack_timeout,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            CountingRateLimitHandler(max_retry_count=5),
             GatewayErrorRetryHandler(max_retry_count=3),
         ],
     )
@@ -81,11 +83,6 @@ async def close_client(client: AsyncWebClient) -> None:
         await client.session.close()
 
 
-def _code(e: SlackApiError) -> str:
-    data = getattr(e.response, "data", None)
-    if isinstance(data, dict):
-        return str(data.get("error") or "unknown_error")
-    return f"http_{getattr(e.response, 'status_code', 'error')}"
 
 
 class SlackChat:
@@ -97,9 +94,13 @@ class SlackChat:
     async def close(self) -> None:
         await close_client(self.client)
 
-    async def _call(self, method: str, *, idempotent: bool = False, **kwargs: Any) -> Any:
+    async def _call(
+        self, method: str, *, idempotent: bool = False, incident: int | None = None, **kwargs: Any
+    ) -> Any:
         """One Web API call. A timeout is ChatCode.TIMEOUT: Slack may or may not have
-        done it. Only a call that is safe to repeat (`idempotent`) is simply tried again."""
+        done it. Only a call that is safe to repeat (`idempotent`) is simply tried again.
+        `incident`: named in the log line of a failure."""
+        about = f" for INC-{incident}" if incident is not None else ""
         # The typed client methods encode each method's arguments the way Slack wants.
         fn = getattr(self.client, method.replace(".", "_"))
         for attempt in range(1, TIMEOUT_TRIES + 1):
@@ -107,10 +108,10 @@ class SlackChat:
                 return await fn(**kwargs)
             except SlackApiError as e:
                 code = _code(e)
-                log.warning("slack %s failed: %s", method, code)
+                log.warning("slack %s%s failed: %s", method, about, code)
                 raise ChatError(CHAT_CODES.get(code, code)) from e
             except TimeoutError as e:
-                log.warning("slack %s timed out (try %d)", method, attempt)
+                log.warning("slack %s%s timed out (try %d)", method, about, attempt)
                 if not idempotent or attempt == TIMEOUT_TRIES:
                     raise ChatError(ChatCode.TIMEOUT) from e
         raise AssertionError("unreachable")
@@ -135,7 +136,9 @@ class SlackChat:
                 data = e.response.data if isinstance(e.response.data, dict) else {}
                 # Per-user reasons when Slack gives them; else the call's reason for everyone.
                 errors = data.get("errors") or [{"user": u, "error": _code(e)} for u in users]
-                log.warning("slack conversations.invite failed: %s", _code(e))
+                # Everyone invited already is the normal case of a retry, not a problem.
+                level = logging.INFO if _code(e) in HARMLESS_INVITE_ERRORS else logging.WARNING
+                log.log(level, "slack conversations.invite in %s: %s", channel, _code(e))
                 break
             except TimeoutError:  # inviting again is harmless (already_in_channel)
                 log.warning("slack conversations.invite timed out (try %d)", attempt)
@@ -173,6 +176,7 @@ class SlackChat:
         async with self.pacer.slot("" if is_dm else channel, bypass=is_dm):
             resp = await self._call(
                 "chat.postMessage",
+                incident=message.incident_id,
                 channel=channel,
                 text=fallback_text(message),
                 blocks=message_blocks(message),

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.incidents.timeline import Deleted, Edited, Posted
+from bot.ops import metrics
 from bot.services import Services
 from bot.slack.ids import Event, MessageSubtype
 
@@ -113,5 +114,5 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event(Event.MESSAGE.value)
     async def on_message(event: dict[str, Any]) -> None:
         item = to_timeline_event(event)
-        if item is not None:
-            await services.timeline.record(item)
+        if item is not None and await services.timeline.record(item):
+            metrics.EVENTS_RECORDED.labels(type(item).__name__.lower()).inc()

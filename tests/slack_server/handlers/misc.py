@@ -1,4 +1,4 @@
-"""auth.test, users.info, usergroups.users.list, pins.add, reactions.add, files upload v2."""
+"""auth.test, users.info, usergroups (.list, .users.list), pins, reactions, files upload v2."""
 
 from __future__ import annotations
 
@@ -31,6 +31,15 @@ def usergroup_users(ws: Workspace, args: Args) -> dict[str, Any]:
     if group is None:
         raise SlackError("no_such_subteam")
     return {"users": list(group.users)}
+
+
+def usergroups_list(ws: Workspace, args: Args) -> dict[str, Any]:
+    return {
+        "usergroups": [
+            {"id": g.id, "team_id": ws.team_id, "handle": g.handle, "name": g.handle}
+            for g in ws.usergroups.values()
+        ]
+    }
 
 
 def pins_add(ws: Workspace, args: Args) -> dict[str, Any]:
@@ -105,6 +114,7 @@ HANDLERS: dict[str, Handler] = {
     "auth.test": auth_test,
     "users.info": users_info,
     "usergroups.users.list": usergroup_users,
+    "usergroups.list": usergroups_list,
     "pins.add": pins_add,
     "reactions.add": reactions_add,
     "files.getUploadURLExternal": get_upload_url,

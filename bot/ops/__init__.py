@@ -1,0 +1,1 @@
+"""What an operator sees: start-up checks, the self-check, /healthz, /metrics, the logs."""
