@@ -123,7 +123,7 @@ class Scheduler:
             mine = (col(DueJob.claimed_by) == self.worker) & col(DueJob.id).in_(self.in_flight)
             dead = dead & ~mine
         async with self.store.session() as s:
-            res = await s.exec(  # type: ignore[call-overload]
+            res = await s.exec(
                 update(DueJob).where(dead).values(state=due_jobs.PENDING, claimed_by=None)
             )
             await s.commit()
@@ -149,7 +149,7 @@ class Scheduler:
             rows = [(i, inc) for i, inc in (await s.exec(q)).all() if i is not None]
             claimed = []
             for job_id, incident_id in rows:
-                res = await s.exec(  # type: ignore[call-overload]
+                res = await s.exec(
                     update(DueJob)
                     .where(col(DueJob.id) == job_id, col(DueJob.state) == due_jobs.PENDING)
                     .values(
