@@ -86,7 +86,9 @@ async def test_nag_mentions_the_commander_in_channel_and_dm_with_buttons(world: 
     assert await world.at(15 * M) == 1
     [nag] = [m for m in world.slack.messages(ch) if "status update" in m.text]
     assert f"<@{world.alice}>" in nag.text
-    buttons = [e["action_id"] for b in nag.blocks if b["type"] == "actions" for e in b["elements"]]
+    buttons = [
+        e["action_id"] for b in nag.blocks or [] if b["type"] == "actions" for e in b["elements"]
+    ]
     assert buttons == [Action.POST_UPDATE, Action.SNOOZE]
     dms = [m for m in world.slack.dms.get(world.alice, []) if "status update" in m.text]
     assert len(dms) == 1
