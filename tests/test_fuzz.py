@@ -50,6 +50,7 @@ class World:
         self.run(self.slack.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()  # else its self-pipe sockets are left to the garbage collector
 
 
 class ErrorLog(logging.Handler):
