@@ -36,11 +36,26 @@ class Bot:
     gateway: SlackChat
 
     async def stop(self) -> None:
+        await listeners_done()
         await self.runner.cleanup()
         await self.services.close()
         # The services close the chat they were given; a wrapped one (fault injection)
         # may not pass that on, and the gateway's HTTP session must not outlive the test.
         await self.gateway.close()
+
+
+async def listeners_done(within: float = 10.0) -> None:
+    """Wait for the listeners still running after their ack. Bolt runs each listener as a
+    task of its own, so the HTTP server's shutdown does not wait for them: stopping the
+    bot under one would drop its database connection (a ResourceWarning) mid-work."""
+    running = [
+        t
+        for t in asyncio.all_tasks()
+        if t is not asyncio.current_task()
+        and getattr(t.get_coro(), "__qualname__", "").endswith("run_ack_function_asynchronously")
+    ]
+    if running:
+        await asyncio.wait(running, timeout=within)
 
 
 def settings_for(slack: FakeSlack, db_url: str, policy: str | Path = TEST_POLICY) -> Settings:
