@@ -48,6 +48,15 @@ def add_test_team(slack: FakeSlack, *, oncall: list[str] | None = None) -> tuple
     return alice, general
 
 
+def add_clocks_team(slack: FakeSlack) -> None:
+    """Who and what tests/policies/clocks.yaml refers to: its four contacts (U0PRIMARY,
+    U0SECONDARY, U0MANAGER, U0CTO), #incidents and #security-incidents."""
+    for name in ("primary", "secondary", "manager", "cto"):
+        slack.add_user(name, id=f"U0{name.upper()}")
+    slack.add_channel("incidents")
+    slack.add_channel("security-incidents")
+
+
 async def declare_checkout_errors(bot: Bot, user: str, channel: str) -> str:
     """Declare the SEV2 the `incident` fixture starts with; returns its channel's id once
     the declarer has had the answer."""

@@ -14,6 +14,7 @@ from bot.clock import VirtualClock
 from bot.slack.ids import Action
 from bot.store.tables import DueJob, Page
 from tests.harness import ROOT, Bot, eventually, start_bot
+from tests.helpers import add_clocks_team
 from tests.slack_server import FakeSlack
 
 POLICY = ROOT / "tests/policies/clocks.yaml"
@@ -52,12 +53,9 @@ class World:
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
     await slack.start()
-    for name in ("primary", "secondary", "manager", "cto"):
-        slack.add_user(name, id=f"U0{name.upper()}")
+    add_clocks_team(slack)
     alice = slack.add_user("alice")
     general = slack.add_channel("general", members=[alice])
-    slack.add_channel("incidents")
-    slack.add_channel("security-incidents")
     clock = VirtualClock(T0)
     db = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
     bot = await start_bot(slack, db, policy=POLICY, clock=clock)
