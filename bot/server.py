@@ -99,7 +99,7 @@ def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> A
     from slack_sdk.socket_mode.request import SocketModeRequest
 
     class Handler(AsyncSocketModeHandler):
-        async def handle(self, client: Any, req: SocketModeRequest) -> None:  # type: ignore[override]
+        async def handle(self, client: Any, req: SocketModeRequest) -> None:
             start = time.time()
             recorded = req.type == SOCKET_EVENTS_API and _recorded_body(req.payload)
             response = await run_async_bolt_app(recorder if recorded else self.app, req)

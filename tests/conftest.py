@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from bot.clock import VirtualClock
-from tests.harness import Bot, eventually, start_bot
+from tests.harness import start_bot
+from tests.helpers import DeclaredIncident, add_test_team, declare_checkout_errors
 from tests.slack_server import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,20 +21,14 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-async def incident(tmp_path: Path) -> AsyncIterator[tuple[FakeSlack, Bot, str, str]]:
+async def incident(tmp_path: Path) -> AsyncIterator[DeclaredIncident]:
     """A declared SEV2 incident: (slack, bot, channel id, the declarer)."""
     slack = FakeSlack.from_manifest(MANIFEST)
     await slack.start()
-    alice = slack.add_user("alice")
-    slack.add_user("lead", id="U0LEAD")
-    slack.add_usergroup("oncall", [alice], id="S0ONCALL")
-    general = slack.add_channel("general", members=[alice])
-    slack.add_channel("incidents")
+    alice, general = add_test_team(slack)
     clock = VirtualClock(datetime(2026, 3, 14, 9, 30, tzinfo=UTC))
     bot = await start_bot(slack, f"sqlite+aiosqlite:///{tmp_path}/b.db", clock=clock)
-    await bot.send.command("SEV2 Checkout errors", user=alice, channel=general)
-    ch = await eventually(lambda: slack.channel_by_name("incident-20260314-checkout-errors"))
-    await eventually(lambda: slack.responses)
-    yield slack, bot, ch.id, alice
+    ch = await declare_checkout_errors(bot, alice, general)
+    yield DeclaredIncident(slack, bot, ch, alice)
     await bot.stop()
     await slack.stop()

@@ -33,10 +33,29 @@ class Bot:
     url: str
     send: SlackSender
     slack: FakeSlack
+    gateway: SlackChat
 
     async def stop(self) -> None:
+        await listeners_done()
         await self.runner.cleanup()
         await self.services.close()
+        # The services close the chat they were given; a wrapped one (fault injection)
+        # may not pass that on, and the gateway's HTTP session must not outlive the test.
+        await self.gateway.close()
+
+
+async def listeners_done(within: float = 10.0) -> None:
+    """Wait for the listeners still running after their ack. Bolt runs each listener as a
+    task of its own, so the HTTP server's shutdown does not wait for them: stopping the
+    bot under one would drop its database connection (a ResourceWarning) mid-work."""
+    running = [
+        t
+        for t in asyncio.all_tasks()
+        if t is not asyncio.current_task()
+        and getattr(t.get_coro(), "__qualname__", "").endswith("run_ack_function_asynchronously")
+    ]
+    if running:
+        await asyncio.wait(running, timeout=within)
 
 
 def settings_for(slack: FakeSlack, db_url: str, policy: str | Path = TEST_POLICY) -> Settings:
@@ -63,18 +82,16 @@ async def start_bot(
     settings = replace(settings_for(slack, db_url, policy), slack_timeout=slack_timeout)
     # Pacing has its own tests (test_pacing.py); here it would only slow the suite.
     client = make_client(settings)  # one client for the gateway and Bolt, as in serve
-    chat: Chat = SlackChat(client, Pacer(per_second=100, burst=100))
-    if wrap_chat is not None:  # fault injection around the real gateway
-        chat = wrap_chat(chat)
+    gateway = SlackChat(client, Pacer(per_second=100, burst=100))
+    chat: Chat = gateway if wrap_chat is None else wrap_chat(gateway)  # fault injection
     services = await build_services(
         settings, chat, clock=clock, policy=loaded or load_policy(settings.policy_path)
     )
     runner = await start_http(services, client, host="127.0.0.1", port=0)
     port = runner.addresses[0][1]
     url = f"http://127.0.0.1:{port}"
-    return Bot(
-        services, runner, url, SlackSender(f"{url}/slack/events", SIGNING_SECRET, slack), slack
-    )
+    send = SlackSender(f"{url}/slack/events", SIGNING_SECRET, slack)
+    return Bot(services, runner, url, send, slack, gateway)
 
 
 async def eventually(

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from tests.slack_server import FakeSlack
+from tests.slack_server.scope_use import COMMANDS_SCOPE, EVENT_SCOPES, subscription_of
 
 FORM = "application/x-www-form-urlencoded"
 # The legacy verification token Slack still includes; Bolt ignores it.
@@ -105,6 +106,7 @@ class SlackSender:
         }
         if trigger:
             fields["trigger_id"] = self.slack.new_trigger_id(user)
+        self.slack.scopes_used.add(COMMANDS_SCOPE)  # Slack delivers commands only with it
         return fields
 
     async def block_action(
@@ -180,6 +182,7 @@ class SlackSender:
     ) -> Response:
         channel_id, channel_name = self._channel(channel)
         payload = self._interaction("message_action", user)
+        self.slack.scopes_used.add(COMMANDS_SCOPE)  # shortcuts too
         payload.update(
             callback_id=callback_id,
             action_ts=f"{self.clock():.6f}",
@@ -206,6 +209,9 @@ class SlackSender:
         self, event: dict[str, Any], *, event_id: str | None = None
     ) -> dict[str, Any]:
         """An Events API callback (the HTTP body; in Socket Mode, an envelope's payload)."""
+        needed = EVENT_SCOPES.get(subscription_of(event))
+        if needed is not None:  # the subscription Slack delivers it by needs this scope
+            self.slack.scopes_used.add(needed)
         now = self.clock()
         return {
             "token": VERIFICATION_TOKEN,

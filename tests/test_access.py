@@ -5,10 +5,12 @@ its channel (invited responders) plus its commander, declarer and role holders."
 from __future__ import annotations
 
 from bot.incidents.errors import NotAllowed
+from bot.settings import Settings
+from bot.slack.gateway import SlackChat, make_client
 from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE
 from tests.harness import Bot, eventually
+from tests.helpers import say
 from tests.slack_server import FakeSlack
-from tests.test_controls import say
 
 # The `incident` fixture: (slack, bot, incident channel id, the declarer).
 Declared = tuple[FakeSlack, Bot, str, str]
@@ -92,11 +94,11 @@ async def test_export_for_a_viewer_follows_the_rule(incident: Declared) -> None:
 
 
 async def test_channel_members_reads_every_page(slack: FakeSlack) -> None:
-    from tests.test_gateway import chat_for
-
     people = [f"U{i:08d}" for i in range(2500)]
     ch = slack.add_channel("incident-big", private=True, members=[*people, slack.bot_user_id])
-    chat = chat_for(slack)
+    chat = SlackChat(
+        make_client(Settings(slack_bot_token=slack.bot_token, slack_api_url=slack.api_url))
+    )
     try:
         assert await chat.channel_members(ch) == {*people, slack.bot_user_id}
     finally:

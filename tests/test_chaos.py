@@ -7,22 +7,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from tests.harness import eventually
-
-METHODS = [
-    "conversations.create",
-    "conversations.invite",
-    "conversations.setTopic",
-    "chat.postMessage",
-    "pins.add",
-    "usergroups.users.list",
-]
+from tests.helpers import DECLARING_METHODS, DeclaredIncident, virtual_clock
 
 
-async def test_a_whole_incident_through_429s_and_5xx(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_a_whole_incident_through_429s_and_5xx(incident: DeclaredIncident) -> None:
     slack, bot, _, alice = incident
     general = slack.channel_by_name("general")
     assert general is not None
-    for m in METHODS:  # the next calls of every method fail first
+    for m in DECLARING_METHODS:  # the next calls of every method fail first
         slack.fail(m, status=429, retry_after=1)
         slack.fail(m, status=503)
 
@@ -44,7 +36,7 @@ async def test_a_whole_incident_through_429s_and_5xx(incident) -> None:  # type:
     await say("update identified Found it", "Update posted")
     slack.fail("chat.postMessage", status=500)
     await say("escalate need a hand", "Escalated to")
-    bot.services.clock.advance(timedelta(minutes=15))
+    virtual_clock(bot).advance(timedelta(minutes=15))
     slack.fail("chat.postMessage", status=429, retry_after=1)
     await bot.services.scheduler.run_due()  # a reminder through a 429
     slack.fail("chat.postMessage", status=502)

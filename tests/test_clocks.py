@@ -14,6 +14,7 @@ from bot.clock import VirtualClock
 from bot.slack.ids import Action
 from bot.store.tables import DueJob, Page
 from tests.harness import ROOT, Bot, eventually, start_bot
+from tests.helpers import add_clocks_team
 from tests.slack_server import FakeSlack
 
 POLICY = ROOT / "tests/policies/clocks.yaml"
@@ -52,12 +53,9 @@ class World:
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
     await slack.start()
-    for name in ("primary", "secondary", "manager", "cto"):
-        slack.add_user(name, id=f"U0{name.upper()}")
+    add_clocks_team(slack)
     alice = slack.add_user("alice")
     general = slack.add_channel("general", members=[alice])
-    slack.add_channel("incidents")
-    slack.add_channel("security-incidents")
     clock = VirtualClock(T0)
     db = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
     bot = await start_bot(slack, db, policy=POLICY, clock=clock)
@@ -86,7 +84,9 @@ async def test_nag_mentions_the_commander_in_channel_and_dm_with_buttons(world: 
     assert await world.at(15 * M) == 1
     [nag] = [m for m in world.slack.messages(ch) if "status update" in m.text]
     assert f"<@{world.alice}>" in nag.text
-    buttons = [e["action_id"] for b in nag.blocks if b["type"] == "actions" for e in b["elements"]]
+    buttons = [
+        e["action_id"] for b in nag.blocks or [] if b["type"] == "actions" for e in b["elements"]
+    ]
     assert buttons == [Action.POST_UPDATE, Action.SNOOZE]
     dms = [m for m in world.slack.dms.get(world.alice, []) if "status update" in m.text]
     assert len(dms) == 1

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 import typing
+from typing import Any
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from bot.policy.fields import normalize as normalise
 from bot.policy.model import Policy, Severity, Statuses
-from bot.policy.model import normalize as normalise
 from bot.slack.command import (
     IN_INCIDENT,
     TITLE_MAX_LEN,
@@ -44,15 +45,17 @@ def vocabulary(severities: dict[str, str], statuses: list[str], roles: list[str]
     aliases: dict[str, list[str]] = {}
     for alias, name in severities.items():
         aliases.setdefault(name, []).append(alias)
-    return Vocabulary(
-        Policy.model_construct(
-            severities=tuple(
-                Severity.model_construct(name=name, aliases=tuple(a)) for name, a in aliases.items()
-            ),
-            statuses=Statuses.model_construct(values=tuple(statuses)),
-            roles=tuple(roles),
-        )
-    )
+    # Dicts, not keywords: model_construct takes only the fields the parser reads.
+    sevs = []
+    for name, words in aliases.items():
+        fields: dict[str, Any] = {"name": name, "aliases": tuple(words)}
+        sevs.append(Severity.model_construct(**fields))
+    policy: dict[str, Any] = {
+        "severities": tuple(sevs),
+        "statuses": Statuses.model_construct(values=tuple(statuses)),
+        "roles": tuple(roles),
+    }
+    return Vocabulary(Policy.model_construct(**policy))
 
 
 SEVERITIES = {

@@ -7,44 +7,27 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.slack.ids import Action, View
-from bot.store.tables import DueJob, Page
+from bot.store.tables import Page
 from tests.harness import Bot, eventually
-from tests.slack_server import FakeSlack
+from tests.helpers import DeclaredIncident, pending_jobs, posts, say, virtual_clock
 
 T0_NAG = "2026-03-14 10:00"  # SEV2 declared 09:30, every 30 minutes
 
 
-async def say(bot: Bot, text: str, user: str, channel: str) -> str:
-    """A command inside the incident channel; returns the ephemeral answer."""
-    before = len(bot.slack.responses)
-    r = await bot.send.command(text, user=user, channel=channel)
-    assert r.status == 200
-    if r.body:
-        return str(r.json()["text"])
-    await eventually(lambda: len(bot.slack.responses) > before)
-    return str(bot.slack.responses[before]["text"])
-
-
 async def pending_nags(bot: Bot) -> list[str]:
-    async with bot.services.store.session() as s:
-        rows = (
-            await s.exec(select(DueJob).where(DueJob.kind == "nag", DueJob.state == "pending"))
-        ).all()
-    return [r.due_at.strftime("%Y-%m-%d %H:%M") for r in rows]
+    return [d.strftime("%Y-%m-%d %H:%M") for d in await pending_jobs(bot, "nag")]
 
 
 async def kinds(bot: Bot) -> list[str]:
     return [e.kind for e in await bot.services.store.timeline(1)]
 
 
-def posts(slack: FakeSlack, ch: str) -> list[str]:
-    return [m.text for m in slack.messages(ch)]
-
-
-async def test_update_by_command_posts_the_template_and_restarts_the_clock(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_update_by_command_posts_the_template_and_restarts_the_clock(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, ch, alice = incident
     assert await pending_nags(bot) == [T0_NAG]
-    bot.services.clock.advance(timedelta(minutes=20))
+    virtual_clock(bot).advance(timedelta(minutes=20))
     answer = await say(bot, "update identified Bad deploy found", alice, ch)
     assert "Update posted" in answer
     inc = await bot.services.store.get(1)
@@ -54,7 +37,7 @@ async def test_update_by_command_posts_the_template_and_restarts_the_clock(incid
     assert "update" in await kinds(bot)
 
 
-async def test_update_by_button_and_modal(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_update_by_button_and_modal(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     announcement = slack.channels[ch].messages[0]
     r = await bot.send.block_action(
@@ -73,7 +56,9 @@ async def test_update_by_button_and_modal(incident) -> None:  # type: ignore[no-
     assert inc is not None and inc.status == "monitoring"
 
 
-async def test_only_the_commander_or_tech_lead_resolves_by_command_and_button(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_only_the_commander_or_tech_lead_resolves_by_command_and_button(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, ch, alice = incident
     bob = slack.add_user("bob")
     slack.channels[ch].members.add(bob)
@@ -98,7 +83,7 @@ async def test_only_the_commander_or_tech_lead_resolves_by_command_and_button(in
     assert "resolved" in await say(bot, "resolve Rolled back", bob, ch)
 
 
-async def test_resolve_stops_every_clock_and_announces(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_resolve_stops_every_clock_and_announces(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     await say(bot, "resolve Rolled back the deploy", alice, ch)
     assert await pending_nags(bot) == []
@@ -110,16 +95,16 @@ async def test_resolve_stops_every_clock_and_announces(incident) -> None:  # typ
     assert "resolved" in (await say(bot, "update more", alice, ch)).lower()
 
 
-async def test_severity_change_replans_at_once(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_severity_change_replans_at_once(incident: DeclaredIncident) -> None:
     _, bot, ch, alice = incident
-    bot.services.clock.advance(timedelta(minutes=5))
+    virtual_clock(bot).advance(timedelta(minutes=5))
     answer = await say(bot, "severity SEV1", alice, ch)
     assert "SEV1" in answer
     assert await pending_nags(bot) == ["2026-03-14 09:45"], "SEV1: every 15 minutes"
     assert "Unknown severity" in await say(bot, "severity SEV7", alice, ch)
 
 
-async def test_snooze_by_button_delays_the_next_reminder_only(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_snooze_by_button_delays_the_next_reminder_only(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     r = await bot.send.block_action(
         Action.SNOOZE,
@@ -130,7 +115,7 @@ async def test_snooze_by_button_delays_the_next_reminder_only(incident) -> None:
     )
     assert r.status == 200
     await eventually(lambda: [v for v in slack.views if v.view.get("callback_id") == View.SNOOZE])
-    bot.services.clock.advance(timedelta(minutes=25))  # 09:55, nag due 10:00
+    virtual_clock(bot).advance(timedelta(minutes=25))  # 09:55, nag due 10:00
     values = {
         "duration": {"duration": {"type": "static_select", "selected_option": {"value": "30m"}}}
     }
@@ -142,7 +127,7 @@ async def test_snooze_by_button_delays_the_next_reminder_only(incident) -> None:
     await eventually(snoozed)
 
 
-async def test_ack_escalate_commander_note_timeline_postmortem(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_ack_escalate_commander_note_timeline_postmortem(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     assert "Nothing to acknowledge" in await say(bot, "ack", alice, ch)
     assert "Lead" in await say(bot, "escalate database is melting", alice, ch)
@@ -162,7 +147,7 @@ async def test_ack_escalate_commander_note_timeline_postmortem(incident) -> None
     assert "may not resolve" in await say(bot, "resolve done", alice, ch)
 
     assert "Noted" in await say(bot, "note Restarted the primary", alice, ch)
-    listing = (await bot.send.command("list", user=alice, channel=ch)).json()["text"]
+    listing = await say(bot, "list", alice, ch)
     assert "acked in 0s" in listing and "no update yet" in listing
     timeline = await say(bot, "timeline", alice, ch)
     for expected in (

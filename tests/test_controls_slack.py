@@ -17,33 +17,25 @@ from sqlmodel import select
 
 from bot.clock import VirtualClock
 from bot.slack.ids import Action, View
-from bot.store.tables import DueJob, Incident, Page, Participant, TimelineEntry
+from bot.store.tables import Incident, Page, Participant, TimelineEntry
 from tests.harness import ROOT, TEST_POLICY, Bot, eventually, start_bot
+from tests.helpers import (
+    DeclaredIncident,
+    add_test_team,
+    declare_checkout_errors,
+    pending_jobs,
+    posts,
+    say,
+    virtual_clock,
+)
 from tests.slack_requests import Response
 from tests.slack_server import FakeSlack
 
 MANIFEST = ROOT / "manifest.yml"
 T0 = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)  # the `incident` fixture declares SEV2 then
-World = tuple[FakeSlack, Bot, str, str]
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-async def say(bot: Bot, text: str, user: str, channel: str) -> str:
-    """A command inside the incident channel; returns the ephemeral answer."""
-    before = len(bot.slack.responses)
-    r = await bot.send.command(text, user=user, channel=channel)
-    assert r.status == 200
-    if r.body:
-        body = r.json()
-        assert body is not None
-        assert body["response_type"] == "ephemeral"
-        return str(body["text"])
-    await eventually(lambda: len(bot.slack.responses) > before)
-    answer = bot.slack.responses[before]
-    assert answer.get("response_type") == "ephemeral"
-    return str(answer["text"])
 
 
 async def click(bot: Bot, action: Action, user: str, channel: str, ts: str) -> int:
@@ -102,25 +94,8 @@ async def incident_row(bot: Bot) -> Incident:
     return inc
 
 
-async def pending(bot: Bot, kind: str | None = None) -> list[datetime]:
-    async with bot.services.store.session() as s:
-        q = select(DueJob).where(DueJob.incident_id == 1, DueJob.state == "pending")
-        rows = (await s.exec(q)).all()
-    return sorted(r.due_at for r in rows if kind is None or r.kind == kind)
-
-
 async def entries(bot: Bot, kind: str) -> list[TimelineEntry]:
     return [e for e in await bot.services.store.timeline(1) if e.kind == kind]
-
-
-def clock(bot: Bot) -> VirtualClock:
-    c = bot.services.clock
-    assert isinstance(c, VirtualClock)
-    return c
-
-
-def posts(slack: FakeSlack, ch: str) -> list[str]:
-    return [m.text for m in slack.messages(ch)]
 
 
 def pinned_ts(slack: FakeSlack, ch: str) -> str:
@@ -136,19 +111,19 @@ def member(slack: FakeSlack, ch: str, name: str) -> str:
 # --- update and status -----------------------------------------------------------------
 
 
-async def test_update_by_command_takes_a_leading_status_word(incident: World) -> None:
+async def test_update_by_command_takes_a_leading_status_word(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
-    clock(bot).advance(timedelta(minutes=20))
+    virtual_clock(bot).advance(timedelta(minutes=20))
     assert "Update posted" in await say(bot, "update investigating still looking", alice, ch)
     inc = await incident_row(bot)
     assert inc.status == "investigating" and inc.last_update_at == T0 + timedelta(minutes=20)
     [entry] = await entries(bot, "update")
     assert entry.text == "still looking" and entry.author_id == alice
     assert any("still looking" in t and "Investigating" in t for t in posts(slack, ch))
-    assert await pending(bot, "nag") == [T0 + timedelta(minutes=50)]
+    assert await pending_jobs(bot, "nag") == [T0 + timedelta(minutes=50)]
 
 
-async def test_update_resets_reminder_counters_and_snooze(incident: World) -> None:
+async def test_update_resets_reminder_counters_and_snooze(incident: DeclaredIncident) -> None:
     _slack, bot, ch, alice = incident
     await bot.services.store.update_incident(
         1, nags_since_update=2, nag_escalations=1, snoozed_until=T0 + timedelta(hours=2)
@@ -161,7 +136,7 @@ async def test_update_resets_reminder_counters_and_snooze(incident: World) -> No
     assert (entry.data or {}).get("status") == {"from": "investigating", "to": "identified"}
 
 
-async def test_status_by_command(incident: World) -> None:
+async def test_status_by_command(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     assert "monitoring" in await say(bot, "status monitoring", alice, ch)
     assert (await incident_row(bot)).status == "monitoring"
@@ -173,9 +148,9 @@ async def test_status_by_command(incident: World) -> None:
     assert (await incident_row(bot)).resolved_at is None
 
 
-async def test_update_by_the_reminder_dm_button(incident: World) -> None:
+async def test_update_by_the_reminder_dm_button(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
-    clock(bot).set(T0 + timedelta(minutes=30))
+    virtual_clock(bot).set(T0 + timedelta(minutes=30))
     assert await bot.services.scheduler.run_due() == 1
     dm = next(m for m in slack.dms[alice] if m.blocks and "status update" in m.text)
     im = next(i for i, u in slack.im_channels.items() if u == alice)
@@ -197,10 +172,10 @@ async def test_update_by_the_reminder_dm_button(incident: World) -> None:
     await eventually(lambda: any("Found it" in t for t in posts(slack, ch)))
     inc = await incident_row(bot)
     assert inc.status == "identified" and inc.nags_since_update == 0
-    assert await pending(bot, "nag") == [T0 + timedelta(minutes=60)]
+    assert await pending_jobs(bot, "nag") == [T0 + timedelta(minutes=60)]
 
 
-async def test_an_empty_update_modal_is_answered_on_its_field(incident: World) -> None:
+async def test_an_empty_update_modal_is_answered_on_its_field(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     await click(bot, Action.POST_UPDATE, alice, ch, pinned_ts(slack, ch))
     await opened(slack, View.UPDATE)
@@ -212,10 +187,10 @@ async def test_an_empty_update_modal_is_answered_on_its_field(incident: World) -
 # --- severity ----------------------------------------------------------------------------
 
 
-async def test_severity_by_button_and_modal_replans_the_cadence(incident: World) -> None:
+async def test_severity_by_button_and_modal_replans_the_cadence(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
-    assert await pending(bot, "nag") == [T0 + timedelta(minutes=30)], "SEV2: every 30m"
-    clock(bot).advance(timedelta(minutes=5))
+    assert await pending_jobs(bot, "nag") == [T0 + timedelta(minutes=30)], "SEV2: every 30m"
+    virtual_clock(bot).advance(timedelta(minutes=5))
     await click(bot, Action.CHANGE_SEVERITY, alice, ch, pinned_ts(slack, ch))
     modal = await opened(slack, View.SEVERITY)
     assert modal["private_metadata"] == "1"
@@ -223,7 +198,7 @@ async def test_severity_by_button_and_modal_replans_the_cadence(incident: World)
     assert r.status == 200 and not r.body, r.body
 
     async def replanned() -> bool:
-        return await pending(bot, "nag") == [T0 + timedelta(minutes=15)]
+        return await pending_jobs(bot, "nag") == [T0 + timedelta(minutes=15)]
 
     await eventually(replanned)
     inc = await incident_row(bot)
@@ -235,17 +210,19 @@ async def test_severity_by_button_and_modal_replans_the_cadence(incident: World)
     assert set(errors_of(r)) == {"severity"}
 
 
-async def test_severity_by_command_back_and_forth(incident: World) -> None:
+async def test_severity_by_command_back_and_forth(incident: DeclaredIncident) -> None:
     _slack, bot, ch, alice = incident
     assert "SEV1" in await say(bot, "severity p1", alice, ch)  # an alias
-    assert await pending(bot, "nag") == [T0 + timedelta(minutes=15)]
-    clock(bot).advance(timedelta(minutes=10))
+    assert await pending_jobs(bot, "nag") == [T0 + timedelta(minutes=15)]
+    virtual_clock(bot).advance(timedelta(minutes=10))
     assert "SEV2" in await say(bot, "severity SEV2", alice, ch)
-    assert await pending(bot, "nag") == [T0 + timedelta(minutes=30)]
+    assert await pending_jobs(bot, "nag") == [T0 + timedelta(minutes=30)]
     assert "already SEV2" in await say(bot, "severity sev2", alice, ch)
 
 
-async def test_only_the_commander_changes_severity_by_command_or_button(incident: World) -> None:
+async def test_only_the_commander_changes_severity_by_command_or_button(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, ch, alice = incident
     bob = member(slack, ch, "bob")
     answer = await say(bot, "severity SEV1", bob, ch)
@@ -255,17 +232,17 @@ async def test_only_the_commander_changes_severity_by_command_or_button(incident
     assert modals(slack, View.SEVERITY) == []
     assert (await incident_row(bot)).severity == "SEV2"
     assert await entries(bot, "severity") == []
-    assert await pending(bot, "nag") == [T0 + timedelta(minutes=30)]
+    assert await pending_jobs(bot, "nag") == [T0 + timedelta(minutes=30)]
 
 
 # --- resolve -----------------------------------------------------------------------------
 
 
-async def test_resolve_by_button_and_modal_stops_every_clock(incident: World) -> None:
+async def test_resolve_by_button_and_modal_stops_every_clock(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     await say(bot, "escalate help", alice, ch)  # a page, so an escalation row could exist
-    assert await pending(bot, "nag")
-    clock(bot).advance(timedelta(minutes=40))
+    assert await pending_jobs(bot, "nag")
+    virtual_clock(bot).advance(timedelta(minutes=40))
     await click(bot, Action.RESOLVE, alice, ch, pinned_ts(slack, ch))
     await opened(slack, View.RESOLVE)
     r = await submit(bot, View.RESOLVE, alice, summary="Rolled back the deploy")
@@ -278,7 +255,7 @@ async def test_resolve_by_button_and_modal_stops_every_clock(incident: World) ->
     inc = await incident_row(bot)
     assert inc.status == "resolved" and inc.summary == "Rolled back the deploy"
     assert inc.resolved_at == T0 + timedelta(minutes=40)
-    assert await pending(bot) == []
+    assert await pending_jobs(bot) == []
     await eventually(lambda: any("Resolved: INC-1" in t for t in posts(slack, ch)))
     assert any("40m" in t for t in posts(slack, ch) if "Resolved" in t)
     announced = slack.channel_by_name("incidents")
@@ -287,7 +264,7 @@ async def test_resolve_by_button_and_modal_stops_every_clock(incident: World) ->
 
 
 async def test_a_refused_resolve_changes_nothing_by_command_button_or_modal(
-    incident: World,
+    incident: DeclaredIncident,
 ) -> None:
     slack, bot, ch, alice = incident
     bob = member(slack, ch, "bob")
@@ -305,10 +282,12 @@ async def test_a_refused_resolve_changes_nothing_by_command_button_or_modal(
     inc = await incident_row(bot)
     assert inc.resolved_at is None and inc.status == "investigating"
     assert await entries(bot, "resolve") == []
-    assert await pending(bot, "nag")
+    assert await pending_jobs(bot, "nag")
 
 
-async def test_a_resolved_incident_refuses_changes_but_takes_notes(incident: World) -> None:
+async def test_a_resolved_incident_refuses_changes_but_takes_notes(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, ch, alice = incident
     await say(bot, "resolve fixed", alice, ch)
     kinds_before = [e.kind for e in await bot.services.store.timeline(1)]
@@ -329,7 +308,9 @@ async def test_a_resolved_incident_refuses_changes_but_takes_notes(incident: Wor
     assert [e.text for e in await entries(bot, "note")] == ["the follow-up is JIRA-1"]
 
 
-async def test_a_private_incident_is_resolved_without_announcing_it(incident: World) -> None:
+async def test_a_private_incident_is_resolved_without_announcing_it(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, _ch, alice = incident
     general = slack.channel_by_name("general")
     assert general is not None
@@ -348,7 +329,7 @@ async def test_a_private_incident_is_resolved_without_announcing_it(incident: Wo
 # --- escalate, ack -----------------------------------------------------------------------
 
 
-async def test_escalate_by_button_confirms_ephemerally(incident: World) -> None:
+async def test_escalate_by_button_confirms_ephemerally(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     before = await click(bot, Action.ESCALATE, alice, ch, pinned_ts(slack, ch))
     assert "Escalated INC-1 to Lead" in await answer_after(bot, before)
@@ -362,7 +343,7 @@ async def test_escalate_by_button_confirms_ephemerally(incident: World) -> None:
     assert "Every level" in await answer_after(bot, before)
 
 
-async def test_ack_marks_every_open_page(incident: World) -> None:
+async def test_ack_marks_every_open_page(incident: DeclaredIncident) -> None:
     slack, bot, ch, _alice = incident
     earlier = T0 + timedelta(minutes=1)
     async with bot.services.store.session() as s:
@@ -379,7 +360,7 @@ async def test_ack_marks_every_open_page(incident: World) -> None:
             )
         )
         await s.commit()
-    clock(bot).advance(timedelta(minutes=3))
+    virtual_clock(bot).advance(timedelta(minutes=3))
     bob = member(slack, ch, "bob")
     assert "Acknowledged (1 page)" in await say(bot, "ack", bob, ch)
     async with bot.services.store.session() as s:
@@ -394,13 +375,15 @@ async def test_ack_marks_every_open_page(incident: World) -> None:
 # --- snooze --------------------------------------------------------------------------------
 
 
-async def test_snooze_from_the_reminder_moves_the_next_reminder_only(incident: World) -> None:
+async def test_snooze_from_the_reminder_moves_the_next_reminder_only(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, ch, alice = incident
-    clock(bot).set(T0 + timedelta(minutes=30))
+    virtual_clock(bot).set(T0 + timedelta(minutes=30))
     assert await bot.services.scheduler.run_due() == 1
-    assert await pending(bot, "nag") == [T0 + timedelta(minutes=60)]
+    assert await pending_jobs(bot, "nag") == [T0 + timedelta(minutes=60)]
     nag = next(m for m in slack.messages(ch) if m.blocks and "status update" in m.text)
-    clock(bot).set(T0 + timedelta(minutes=32))
+    virtual_clock(bot).set(T0 + timedelta(minutes=32))
     await click(bot, Action.SNOOZE, alice, ch, nag.ts)
     modal = await opened(slack, View.SNOOZE)
     choices = [
@@ -414,22 +397,22 @@ async def test_snooze_from_the_reminder_moves_the_next_reminder_only(incident: W
     assert r.status == 200 and not r.body
 
     async def snoozed() -> bool:
-        return await pending(bot, "nag") == [T0 + timedelta(minutes=92)]
+        return await pending_jobs(bot, "nag") == [T0 + timedelta(minutes=92)]
 
     await eventually(snoozed)
     assert (await incident_row(bot)).snoozed_until == T0 + timedelta(minutes=92)
     assert [e.kind for e in await entries(bot, "snooze")] == ["snooze"]
     # That reminder fires at 11:02; the next is one cadence after it, not after the snooze.
-    clock(bot).set(T0 + timedelta(minutes=92))
+    virtual_clock(bot).set(T0 + timedelta(minutes=92))
     assert await bot.services.scheduler.run_due() == 1
-    assert await pending(bot, "nag") == [T0 + timedelta(minutes=122)]
+    assert await pending_jobs(bot, "nag") == [T0 + timedelta(minutes=122)]
     assert (await incident_row(bot)).snoozed_until is None
 
 
 # --- commander, roles, notes -------------------------------------------------------------
 
 
-async def test_hand_over_and_roles(incident: World) -> None:
+async def test_hand_over_and_roles(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     bob, carol = slack.add_user("bob"), slack.add_user("carol")
     assert "may not hand over" in await say(bot, f"commander <@{carol}>", carol, ch)
@@ -449,12 +432,12 @@ async def test_hand_over_and_roles(incident: World) -> None:
     [entry] = await entries(bot, "commander")
     assert entry.author_id == alice and bob in entry.text
     # Reminders now go to the new commander.
-    clock(bot).set(T0 + timedelta(minutes=30))
+    virtual_clock(bot).set(T0 + timedelta(minutes=30))
     await bot.services.scheduler.run_due()
     assert any("status update" in m.text for m in slack.dms.get(bob, []))
 
 
-async def test_a_note_goes_to_the_timeline_as_a_key_event(incident: World) -> None:
+async def test_a_note_goes_to_the_timeline_as_a_key_event(incident: DeclaredIncident) -> None:
     slack, bot, ch, _alice = incident
     bob = member(slack, ch, "bob")
     n = len(posts(slack, ch))
@@ -464,7 +447,7 @@ async def test_a_note_goes_to_the_timeline_as_a_key_event(incident: World) -> No
     assert len(posts(slack, ch)) == n, "a note is confirmed ephemerally, not posted"
 
 
-async def test_controls_outside_an_incident_channel(incident: World) -> None:
+async def test_controls_outside_an_incident_channel(incident: DeclaredIncident) -> None:
     slack, bot, _ch, alice = incident
     general = slack.channel_by_name("general")
     assert general is not None
@@ -489,18 +472,13 @@ async def grouped(tmp_path: Path) -> AsyncIterator[tuple[FakeSlack, Bot, str, st
     )
     slack = FakeSlack.from_manifest(MANIFEST)
     await slack.start()
-    alice, carol = slack.add_user("alice"), slack.add_user("carol")
-    slack.add_user("lead", id="U0LEAD")
-    slack.add_usergroup("oncall", [carol], id="S0ONCALL")
-    general = slack.add_channel("general", members=[alice])
-    slack.add_channel("incidents")
+    carol = slack.add_user("carol")
+    alice, general = add_test_team(slack, oncall=[carol])
     bot = await start_bot(
         slack, f"sqlite+aiosqlite:///{tmp_path}/b.db", policy=policy, clock=VirtualClock(T0)
     )
-    await bot.send.command("SEV2 Checkout errors", user=alice, channel=general)
-    ch = await eventually(lambda: slack.channel_by_name("incident-20260314-checkout-errors"))
-    await eventually(lambda: slack.responses)
-    yield slack, bot, ch.id, alice, carol
+    ch = await declare_checkout_errors(bot, alice, general)
+    yield slack, bot, ch, alice, carol
     await bot.stop()
     await slack.stop()
 

@@ -13,14 +13,16 @@ import pytest
 from bot.clock import VirtualClock
 from bot.slack.ids import Action
 from tests.harness import Bot, eventually, start_bot
+from tests.helpers import say
 from tests.slack_server import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
+World = tuple[FakeSlack, Bot, dict[str, str]]  # slack, bot, people and channels by name
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[FakeSlack, Bot, dict[str, str]]]:
+async def world(tmp_path: Path) -> AsyncIterator[World]:
     slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
     await slack.start()
     people = {
@@ -48,7 +50,7 @@ async def declare(bot: Bot, text: str, user: str, channel: str) -> str:
     return str(bot.slack.responses[before].get("text", ""))
 
 
-async def test_declare_creates_one_channel_with_everything(world) -> None:  # type: ignore[no-untyped-def]
+async def test_declare_creates_one_channel_with_everything(world: World) -> None:
     slack, bot, p = world
     reply = await declare(bot, "SEV1 Payment processing down", p["alice"], p["general"])
     assert "INC-1" in reply and "problems" not in reply.lower()
@@ -65,7 +67,7 @@ async def test_declare_creates_one_channel_with_everything(world) -> None:  # ty
     assert ch.pins == [announcement.ts]
     actions = [
         el["action_id"]
-        for b in announcement.blocks
+        for b in announcement.blocks or []
         if b["type"] == "actions"
         for el in b["elements"]
     ]
@@ -81,14 +83,14 @@ async def test_declare_creates_one_channel_with_everything(world) -> None:  # ty
     assert incident.commander_id == p["alice"] and incident.status == "investigating"
 
 
-async def test_aliases_and_case_pick_the_same_severity(world) -> None:  # type: ignore[no-untyped-def]
+async def test_aliases_and_case_pick_the_same_severity(world: World) -> None:
     _slack, bot, p = world
     await declare(bot, "declare p1 Checkout slow", p["alice"], p["general"])
     inc = await bot.services.store.find("INC-1")
     assert inc is not None and inc.severity == "SEV1"
 
 
-async def test_taken_and_archived_names_get_a_suffix(world) -> None:  # type: ignore[no-untyped-def]
+async def test_taken_and_archived_names_get_a_suffix(world: World) -> None:
     slack, bot, p = world
     slack.add_channel("incident-20260314-db-down", archived=True)
     await declare(bot, "SEV2 DB down", p["alice"], p["general"])
@@ -97,7 +99,7 @@ async def test_taken_and_archived_names_get_a_suffix(world) -> None:  # type: ig
     assert slack.channel_by_name("incident-20260314-db-down-3") is not None
 
 
-async def test_same_title_at_the_same_moment_gives_two_channels(world) -> None:  # type: ignore[no-untyped-def]
+async def test_same_title_at_the_same_moment_gives_two_channels(world: World) -> None:
     slack, bot, p = world
     await asyncio.gather(
         declare(bot, "SEV2 Search broken", p["alice"], p["general"]),
@@ -110,7 +112,7 @@ async def test_same_title_at_the_same_moment_gives_two_channels(world) -> None: 
     assert len(slack.messages(p["incidents"])) == 2
 
 
-async def test_private_severity_is_private_and_never_announced(world) -> None:  # type: ignore[no-untyped-def]
+async def test_private_severity_is_private_and_never_announced(world: World) -> None:
     slack, bot, p = world
     await declare(bot, "security Leaked credentials", p["alice"], p["general"])
     ch = slack.channel_by_name("incident-20260314-leaked-credentials")
@@ -123,7 +125,7 @@ async def test_private_severity_is_private_and_never_announced(world) -> None:  
     assert "Leaked" in r.body
 
 
-async def test_a_failing_invite_does_not_stop_the_rest(world) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failing_invite_does_not_stop_the_rest(world: World) -> None:
     slack, bot, p = world
     slack.fail("conversations.invite", error="user_is_restricted")
     reply = await declare(bot, "SEV1 API down", p["alice"], p["general"])
@@ -134,7 +136,7 @@ async def test_a_failing_invite_does_not_stop_the_rest(world) -> None:  # type: 
     assert any("user_is_restricted" in m.text for m in ch.messages), "failure said in the channel"
 
 
-async def test_slack_429_and_500_are_retried(world) -> None:  # type: ignore[no-untyped-def]
+async def test_slack_429_and_500_are_retried(world: World) -> None:
     slack, bot, p = world
     slack.fail("conversations.create", status=500)
     slack.fail("chat.postMessage", status=429, retry_after=1)
@@ -183,11 +185,14 @@ async def test_channel_date_uses_the_policy_time_zone(tmp_path: Path) -> None:
         ("ack now", "ack"),
     ],
 )
-async def test_mistakes_get_an_ephemeral_answer_and_change_nothing(world, text, expect) -> None:  # type: ignore[no-untyped-def]
+async def test_mistakes_get_an_ephemeral_answer_and_change_nothing(
+    world: World, text: str, expect: str
+) -> None:
     slack, bot, p = world
     r = await bot.send.command(text, user=p["alice"], channel=p["general"])
     assert r.status == 200
     body = r.json()
+    assert body is not None, r.body
     assert body["response_type"] == "ephemeral"
     assert expect.lower() in body["text"].lower()
     await asyncio.sleep(0.1)
@@ -195,7 +200,7 @@ async def test_mistakes_get_an_ephemeral_answer_and_change_nothing(world, text, 
     assert await bot.services.store.list_open() == []
 
 
-async def test_bad_signature_and_stale_timestamp_get_401(world) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_signature_and_stale_timestamp_get_401(world: World) -> None:
     slack, bot, _p = world
     body = b"command=%2Fincident&text=SEV1+x&user_id=U1&channel_id=C1"
     r = await bot.send.raw(
@@ -222,7 +227,7 @@ async def test_bad_signature_and_stale_timestamp_get_401(world) -> None:  # type
     assert slack.calls_to("conversations.create") == []
 
 
-async def test_modal_declare(world) -> None:  # type: ignore[no-untyped-def]
+async def test_modal_declare(world: World) -> None:
     slack, bot, p = world
     r = await bot.send.command("", user=p["alice"], channel=p["general"])
     assert r.status == 200
@@ -249,7 +254,7 @@ async def test_modal_declare(world) -> None:  # type: ignore[no-untyped-def]
     assert p["alice"] in ch.members
 
 
-async def test_modal_with_bad_input_shows_field_errors(world) -> None:  # type: ignore[no-untyped-def]
+async def test_modal_with_bad_input_shows_field_errors(world: World) -> None:
     slack, bot, p = world
     r = await bot.send.view_submission(
         "declare_incident",
@@ -260,12 +265,13 @@ async def test_modal_with_bad_input_shows_field_errors(world) -> None:  # type: 
         user=p["alice"],
     )
     body = r.json()
+    assert body is not None, r.body
     assert body["response_action"] == "errors"
     assert set(body["errors"]) == {"severity", "title"}
     assert slack.calls_to("conversations.create") == []
 
 
-async def test_expired_trigger_tells_the_user(world) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_trigger_tells_the_user(world: World) -> None:
     slack, bot, p = world
     slack.fail("views.open", error="expired_trigger_id")
     r = await bot.send.command("", user=p["alice"], channel=p["general"])
@@ -274,7 +280,7 @@ async def test_expired_trigger_tells_the_user(world) -> None:  # type: ignore[no
     assert "/incident" in slack.responses[0]["text"]
 
 
-async def test_list_newest_first_and_help(world) -> None:  # type: ignore[no-untyped-def]
+async def test_list_newest_first_and_help(world: World) -> None:
     _slack, bot, p = world
     clock = bot.services.clock
     assert isinstance(clock, VirtualClock)
@@ -283,14 +289,13 @@ async def test_list_newest_first_and_help(world) -> None:  # type: ignore[no-unt
 
     clock.advance(timedelta(minutes=5))
     await declare(bot, "SEV1 Second", p["alice"], p["general"])
-    r = await bot.send.command("list", user=p["bob"], channel=p["general"])
-    text = r.json()["text"]
+    text = await say(bot, "list", p["bob"], p["general"])
     assert text.index("INC-2") < text.index("INC-1")
-    r = await bot.send.command("help", user=p["bob"], channel=p["general"])
-    assert "/incident" in r.json()["text"] and "SEV1" in r.json()["text"]
+    text = await say(bot, "help", p["bob"], p["general"])
+    assert "/incident" in text and "SEV1" in text
 
 
-async def test_healthz(world) -> None:  # type: ignore[no-untyped-def]
+async def test_healthz(world: World) -> None:
     import aiohttp
 
     _slack, bot, _p = world
@@ -300,8 +305,8 @@ async def test_healthz(world) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("how", ["command", "modal"])
-async def test_declaration_is_stored_before_it_is_acknowledged(  # type: ignore[no-untyped-def]
-    world, tmp_path: Path, how: str
+async def test_declaration_is_stored_before_it_is_acknowledged(
+    world: World, tmp_path: Path, how: str
 ) -> None:
     """The ack promises the incident: a crash right after it must not lose the declaration.
     While another connection holds SQLite's write lock the bot cannot commit, so it must

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.harness import ROOT, TEST_POLICY, eventually
-from tests.test_timeline import msg
+from tests.helpers import DeclaredIncident, msg
 
 
 def export(db: str, ref: str, fmt: str) -> subprocess.CompletedProcess[str]:
@@ -25,7 +25,7 @@ def export(db: str, ref: str, fmt: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_scripted_incident_exports_each_message_once_in_order(
-    incident,
+    incident: DeclaredIncident,
     tmp_path: Path,
 ) -> None:
     _, bot, ch, alice = incident

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.harness import ROOT, Bot, start_bot
+from tests.helpers import add_test_team
 from tests.slack_requests import Response
 from tests.slack_server import FakeSlack
 
@@ -36,11 +37,7 @@ class World:
     async def _start(self, tmp: Path) -> tuple[FakeSlack, Bot, str, str]:
         slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
         await slack.start()
-        alice = slack.add_user("alice")
-        slack.add_user("lead", id="U0LEAD")
-        slack.add_usergroup("oncall", [alice], id="S0ONCALL")
-        general = slack.add_channel("general", members=[alice])
-        slack.add_channel("incidents")
+        alice, general = add_test_team(slack)
         bot = await start_bot(slack, f"sqlite+aiosqlite:///{tmp}/fuzz.db")
         return slack, bot, alice, general
 
@@ -53,6 +50,7 @@ class World:
         self.run(self.slack.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()  # else its self-pipe sockets are left to the garbage collector
 
 
 class ErrorLog(logging.Handler):
@@ -124,6 +122,7 @@ def test_any_command_text_gets_an_answer_never_a_crash(
     assert r.status == 200
     if r.body:
         body = r.json()
+        assert body is not None, r.body
         assert body.get("response_type", "ephemeral") == "ephemeral"
         assert body.get("text")
     assert not errors.records, errors.records[0].getMessage()

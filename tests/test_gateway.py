@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,22 +16,26 @@ from tests.harness import start_bot
 from tests.slack_server import FakeSlack
 
 
-def chat_for(slack: FakeSlack) -> SlackChat:
-    return SlackChat(
+@pytest.fixture
+async def chat(slack: FakeSlack) -> AsyncIterator[SlackChat]:
+    """The gateway on its own HTTP session, closed after the test."""
+    chat = SlackChat(
         make_client(Settings(slack_bot_token=slack.bot_token, slack_api_url=slack.api_url))
     )
+    yield chat
+    await chat.close()
 
 
-async def test_upload_shares_a_file_in_the_channel(slack: FakeSlack) -> None:
-    chat = chat_for(slack)
+async def test_upload_shares_a_file_in_the_channel(slack: FakeSlack, chat: SlackChat) -> None:
     ch = await chat.create_channel("incident-x", private=False)
     await chat.upload(ch, "postmortem-INC-1.md", "# Postmortem\n", "Postmortem INC-1")
     files = [f for m in slack.messages(ch) for f in (m.files or [])]
     assert files and files[0]["name"] == "postmortem-INC-1.md"
 
 
-async def test_invite_reports_who_failed_and_ignores_members(slack: FakeSlack) -> None:
-    chat = chat_for(slack)
+async def test_invite_reports_who_failed_and_ignores_members(
+    slack: FakeSlack, chat: SlackChat
+) -> None:
     alice = slack.add_user("alice")
     ch = await chat.create_channel("incident-y", private=True)
     assert await chat.invite(ch, [alice]) == {}
@@ -39,8 +44,9 @@ async def test_invite_reports_who_failed_and_ignores_members(slack: FakeSlack) -
     assert failed == {"U0NOBODY": "user_not_found"}
 
 
-async def test_errors_become_chat_errors_with_slacks_code(slack: FakeSlack) -> None:
-    chat = chat_for(slack)
+async def test_errors_become_chat_errors_with_slacks_code(
+    slack: FakeSlack, chat: SlackChat
+) -> None:
     with pytest.raises(ChatError) as e:
         await chat.post("#nowhere", Message(text="hi"))
     assert e.value.code == "channel_not_found"

@@ -65,7 +65,7 @@ async def test_a_claim_past_its_lease_fails_the_check(
     b, clock = bot
     await declare(slack, b)
     async with b.services.store.session() as s:  # a process claimed one, then died
-        await s.exec(  # type: ignore[call-overload]
+        await s.exec(
             update(DueJob)
             .where(col(DueJob.state) == "pending", col(DueJob.kind) == "nag")
             .values(state="claimed", claimed_by="dead:1", claimed_at=clock.now())
@@ -155,7 +155,7 @@ async def test_healthz_goes_503_and_the_heartbeat_stops_while_slack_fails(
             return body if status == 503 else None
 
         body = await eventually(failing, within=10)
-        assert any(reason in str(r) for r in body["reasons"]), body  # type: ignore[attr-defined]
+        assert any(reason in str(r) for r in body["reasons"]), body
         pings = monitor.count
         while (await status_of(bot.url))[0] == 503:  # no ping while any check fails
             assert monitor.count == pings

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from bot.slack.ids import Action
 from tests.harness import eventually
+from tests.helpers import DeclaredIncident
 
 
-async def test_home_lists_open_incidents_and_declares(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_home_lists_open_incidents_and_declares(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     r = await bot.send.event(
         {
@@ -34,7 +35,7 @@ async def test_home_lists_open_incidents_and_declares(incident) -> None:  # type
     assert slack.views[-1].view["callback_id"] == "declare_incident"
 
 
-async def test_private_incidents_stay_off_other_peoples_home(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_private_incidents_stay_off_other_peoples_home(incident: DeclaredIncident) -> None:
     slack, bot, _, alice = incident
     general = slack.channel_by_name("general")
     assert general is not None

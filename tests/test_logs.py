@@ -95,6 +95,7 @@ def test_tokens_secrets_and_passwords_are_masked_in_both_formats() -> None:
         for leaked in ("xoxb-1234", "xapp-1-A0", "the-signing-secret", "hunter2"):
             assert leaked not in out, out
         assert "bot:***@db/incidents" in out
+    assert out is not None
     assert json.loads(out)["incident"] == "INC-12"
 
 

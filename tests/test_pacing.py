@@ -41,9 +41,12 @@ async def test_real_posts_are_paced_and_keep_their_order(slack: FakeSlack) -> No
         make_client(Settings(slack_bot_token=slack.bot_token, slack_api_url=slack.api_url)),
         Pacer(per_second=4, burst=2),
     )
-    ch = await chat.create_channel("incident-paced", private=False)
-    start = time.monotonic()
-    await asyncio.gather(*(chat.post(ch, Message(text=f"m{i}")) for i in range(6)))
-    took = time.monotonic() - start
+    try:
+        ch = await chat.create_channel("incident-paced", private=False)
+        start = time.monotonic()
+        await asyncio.gather(*(chat.post(ch, Message(text=f"m{i}")) for i in range(6)))
+        took = time.monotonic() - start
+    finally:
+        await chat.close()
     assert [m.text for m in slack.messages(ch)] == [f"m{i}" for i in range(6)]
     assert 0.9 <= took < 3, "2 at once, then 4 more at 4 a second"

@@ -5,38 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlmodel import select
-
 from bot.clock import VirtualClock
-from bot.store.tables import DueJob
-from tests.harness import ROOT, eventually, start_bot
+from tests.harness import ROOT, Bot, eventually, start_bot
+from tests.helpers import add_test_team, pending_jobs
 from tests.slack_server import FakeSlack
 
 T0 = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 
 
-async def nag_times(bot, incident_id: int) -> list[str]:  # type: ignore[no-untyped-def]
-    async with bot.services.store.session() as s:
-        rows = (
-            await s.exec(
-                select(DueJob).where(
-                    DueJob.incident_id == incident_id,
-                    DueJob.kind == "nag",
-                    DueJob.state == "pending",
-                )
-            )
-        ).all()
-    return [r.due_at.strftime("%H:%M") for r in rows]
-
-
-def workspace(slack: FakeSlack) -> tuple[str, str]:
-    """What test.yaml names: alice in the on-call group, the lead, #general, #incidents."""
-    alice = slack.add_user("alice")
-    slack.add_user("lead", id="U0LEAD")
-    slack.add_usergroup("oncall", [alice], id="S0ONCALL")
-    general = slack.add_channel("general", members=[alice])
-    slack.add_channel("incidents")
-    return alice, general
+async def nag_times(bot: Bot, incident_id: int) -> list[str]:
+    return [d.strftime("%H:%M") for d in await pending_jobs(bot, "nag", incident_id)]
 
 
 async def test_open_incidents_keep_their_policy_when_the_file_changes(tmp_path: Path) -> None:
@@ -44,7 +22,7 @@ async def test_open_incidents_keep_their_policy_when_the_file_changes(tmp_path: 
     original = (ROOT / "tests/policies/test.yaml").read_text()
     policy.write_text(original)
     async with FakeSlack.from_manifest(ROOT / "manifest.yml") as slack:
-        alice, general = workspace(slack)
+        alice, general = add_test_team(slack)
         clock = VirtualClock(T0)
         db = f"sqlite+aiosqlite:///{tmp_path}/b.db"
         bot = await start_bot(slack, db, policy=policy, clock=clock)
@@ -85,7 +63,7 @@ async def test_in_incident_commands_speak_the_incidents_own_policy(tmp_path: Pat
     original = (ROOT / "tests/policies/test.yaml").read_text()
     policy.write_text(original)
     async with FakeSlack.from_manifest(ROOT / "manifest.yml") as slack:
-        alice, general = workspace(slack)
+        alice, general = add_test_team(slack)
         bot = await start_bot(
             slack, f"sqlite+aiosqlite:///{tmp_path}/b.db", policy=policy, clock=VirtualClock(T0)
         )
@@ -104,6 +82,7 @@ async def test_in_incident_commands_speak_the_incidents_own_policy(tmp_path: Pat
             assert "Severity is now SEV1" in slack.responses[-1]["text"]
             # A new declaration takes the new version, which has no P1.
             r = await bot.send.command("P1 New names", user=alice, channel=general)
-            assert "Unknown severity" in r.json()["text"]
+            answer = r.json()
+            assert answer is not None and "Unknown severity" in answer["text"]
         finally:
             await bot.stop()

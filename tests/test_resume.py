@@ -20,6 +20,7 @@ from bot.clock import VirtualClock
 from bot.incidents.chat import Chat, Message
 from bot.store.tables import DueJob, TimelineEntry
 from tests.harness import ROOT, Bot, eventually, start_bot
+from tests.helpers import add_clocks_team
 from tests.slack_server import FakeSlack
 
 POLICY = ROOT / "tests/policies/clocks.yaml"
@@ -102,10 +103,7 @@ class World:
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
     await slack.start()
-    for name in ("primary", "secondary", "manager", "cto"):
-        slack.add_user(name, id=f"U0{name.upper()}")
-    slack.add_channel("incidents")
-    slack.add_channel("security-incidents")
+    add_clocks_team(slack)
     clock = VirtualClock(T0)
     holder: list[CrashAfter] = []
 

@@ -9,11 +9,12 @@ import pytest
 
 from bot.clock import VirtualClock
 from tests.harness import SIGNING_SECRET, eventually
+from tests.helpers import DeclaredIncident
 
 
 async def test_tokens_and_signing_secret_never_reach_the_logs(
-    incident,
-    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+    incident: DeclaredIncident,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     slack, bot, ch, alice = incident
     caplog.set_level(logging.DEBUG)  # every logger, slack_sdk's request logging included

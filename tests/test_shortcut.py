@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, View
 from tests.harness import eventually
+from tests.helpers import DeclaredIncident
+from tests.slack_server import FakeSlack
 
 
 def key_text(value: str) -> dict[str, object]:
     return {"key_text": {"key_text": {"type": "plain_text_input", "value": value}}}
 
 
-async def test_from_the_incident_channel_marks_a_key_event_at_the_message_time(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_from_the_incident_channel_marks_a_key_event_at_the_message_time(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, ch, alice = incident
     posted = slack.channels[ch].messages[0]  # any message of the channel
     r = await bot.send.message_action(
@@ -51,7 +55,9 @@ async def test_from_the_incident_channel_marks_a_key_event_at_the_message_time(i
     assert await keys() == ["Rolled back to v42"]
 
 
-async def test_from_another_channel_the_scribe_picks_the_incident(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_from_another_channel_the_scribe_picks_the_incident(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, _, alice = incident
     general = slack.channel_by_name("general")
     assert general is not None
@@ -69,7 +75,8 @@ async def test_from_another_channel_the_scribe_picks_the_incident(incident) -> N
     assert [o["value"] for o in picker["element"]["options"]] == ["1"]
     # Without picking: a field error, nothing recorded.
     r = await bot.send.view_submission(View.ADD_TO_TIMELINE, key_text("500s"), user=alice)
-    assert r.json()["response_action"] == "errors"
+    body = r.json()
+    assert body is not None and body["response_action"] == "errors"
     values = {
         **key_text("Customers report 500s"),
         "incident": {"incident": {"type": "static_select", "selected_option": {"value": "1"}}},
@@ -82,7 +89,7 @@ async def test_from_another_channel_the_scribe_picks_the_incident(incident) -> N
     assert await eventually(keys) == ["Customers report 500s"]
 
 
-async def slack_post(slack, channel: str, user: str, text: str) -> None:  # type: ignore[no-untyped-def]
+async def slack_post(slack: FakeSlack, channel: str, user: str, text: str) -> None:
     """A message in another channel (posted by the bot: the fake has no user tokens)."""
     from slack_sdk.web.async_client import AsyncWebClient
 

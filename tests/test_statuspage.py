@@ -14,6 +14,7 @@ from bot.incidents.errors import IncidentError
 from bot.slack.ids import Action, View
 from bot.store.tables import Publication
 from tests.harness import Bot, eventually
+from tests.helpers import DeclaredIncident, say, virtual_clock
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -97,7 +98,9 @@ async def publish_by_modal(
     await eventually(posted)
 
 
-async def test_only_published_updates_reach_the_page_json_and_feed(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_only_published_updates_reach_the_page_json_and_feed(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, ch, alice = incident
     status, page, _ = await get(bot, "/status")
     assert status == 200 and "All systems operational" in page
@@ -181,7 +184,7 @@ async def test_only_published_updates_reach_the_page_json_and_feed(incident) -> 
     assert kinds.count("publish") == 3
 
 
-async def test_private_incidents_are_never_published(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_private_incidents_are_never_published(incident: DeclaredIncident) -> None:
     slack, bot, _, alice = incident
     general = slack.channel_by_name("general")
     assert general is not None
@@ -222,7 +225,7 @@ async def test_private_incidents_are_never_published(incident) -> None:  # type:
         assert "Leaked" not in body and "Keys leaked" not in body
 
 
-async def test_only_those_the_policy_allows_may_publish(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_only_those_the_policy_allows_may_publish(incident: DeclaredIncident) -> None:
     slack, bot, _, _ = incident
     bob = slack.add_user("bob")
     inc = await bot.services.store.get(1)
@@ -233,13 +236,7 @@ async def test_only_those_the_policy_allows_may_publish(incident) -> None:  # ty
     assert "hello" not in page
 
 
-async def say(bot: Bot, text: str, user: str, channel: str) -> None:
-    before = len(bot.slack.responses)
-    await bot.send.command(text, user=user, channel=channel)
-    await eventually(lambda: len(bot.slack.responses) > before)
-
-
-async def test_update_with_publish_opens_the_prefilled_modal(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_update_with_publish_opens_the_prefilled_modal(incident: DeclaredIncident) -> None:
     slack, bot, ch, alice = incident
     r = await bot.send.command(
         "update --publish identified Slow checkouts found", user=alice, channel=ch
@@ -261,7 +258,7 @@ async def test_update_with_publish_opens_the_prefilled_modal(incident) -> None: 
     assert "may not publish" in slack.responses[-1]["text"]
 
 
-async def test_all_clear_when_nothing_is_published(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_all_clear_when_nothing_is_published(incident: DeclaredIncident) -> None:
     _, bot, _, _ = incident  # declared, but nothing published: not on the page
     _, page, _ = await get(bot, "/status")
     assert "All systems operational" in page and "Checkout errors" not in page
@@ -273,7 +270,9 @@ async def test_all_clear_when_nothing_is_published(incident) -> None:  # type: i
     assert assert_atom(feed) == []
 
 
-async def test_text_is_escaped_and_an_edited_public_title_sticks(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_text_is_escaped_and_an_edited_public_title_sticks(
+    incident: DeclaredIncident,
+) -> None:
     _, bot, _, alice = incident
     inc = await bot.services.store.get(1)
     assert inc is not None
@@ -293,7 +292,9 @@ async def test_text_is_escaped_and_an_edited_public_title_sticks(incident) -> No
     assert json.loads(body)["incidents"][0]["title"] == "Checkout <b>slow</b>"
 
 
-async def test_drafts_are_plain_text_and_the_final_status_uses_the_resolution(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_drafts_are_plain_text_and_the_final_status_uses_the_resolution(
+    incident: DeclaredIncident,
+) -> None:
     _, bot, ch, alice = incident
     inc = await bot.services.store.get(1)
     assert inc is not None
@@ -308,7 +309,9 @@ async def test_drafts_are_plain_text_and_the_final_status_uses_the_resolution(in
         assert "*" not in draft and alice not in draft and ch not in draft
 
 
-async def test_resolved_incidents_leave_the_page_after_seven_days(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_resolved_incidents_leave_the_page_after_seven_days(
+    incident: DeclaredIncident,
+) -> None:
     _, bot, ch, alice = incident
     inc = await bot.services.store.get(1)
     assert inc is not None
@@ -316,6 +319,6 @@ async def test_resolved_incidents_leave_the_page_after_seven_days(incident) -> N
     await say(bot, "resolve Index rebuilt", alice, ch)
     _, page, _ = await get(bot, "/status")
     assert "Resolved in the last 7 days" in page and "Looking into it." in page
-    bot.services.clock.advance(timedelta(days=7, minutes=1))
+    virtual_clock(bot).advance(timedelta(days=7, minutes=1))
     _, page, _ = await get(bot, "/status")
     assert "Looking into it." not in page and "All systems operational" in page

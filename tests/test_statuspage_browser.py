@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import DeclaredIncident
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -46,7 +48,9 @@ async def chromium(*args: str) -> str:
 
 
 @pytest.mark.parametrize(("name", "size"), [("narrow", "390,844"), ("wide", "1280,800")])
-async def test_a_visitor_sees_the_published_update(incident, name: str, size: str) -> None:  # type: ignore[no-untyped-def]
+async def test_a_visitor_sees_the_published_update(
+    incident: DeclaredIncident, name: str, size: str
+) -> None:
     _, bot, ch, alice = incident
     inc = await bot.services.store.get(1)
     assert inc is not None

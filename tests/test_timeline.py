@@ -5,30 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.harness import Bot, eventually
+from tests.helpers import DeclaredIncident, msg
 
 T0 = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
-
-
-def msg(
-    channel: str, ts: str, text: str, user: str = "U0ALICE", **extra: object
-) -> dict[str, object]:
-    return {
-        "type": "message",
-        "channel": channel,
-        "user": user,
-        "text": text,
-        "ts": ts,
-        "event_ts": ts,
-        "channel_type": "channel",
-        **extra,
-    }
 
 
 async def entries(bot: Bot) -> list[tuple[str, str]]:
     return [(e.kind, e.text) for e in await bot.services.timeline.entries(1)]
 
 
-async def test_messages_retries_edits_deletions_threads_files(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_messages_retries_edits_deletions_threads_files(incident: DeclaredIncident) -> None:
     _slack, bot, ch, _alice = incident
     send = bot.send.event
     assert (await send(msg(ch, "1773480700.000100", "db is on fire"), event_id="Ev1")).status == 200
@@ -106,7 +92,7 @@ async def test_messages_retries_edits_deletions_threads_files(incident) -> None:
     assert not any("lunch" in r.text for r in rows)
 
 
-async def test_the_bots_own_posts_are_recorded(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_the_bots_own_posts_are_recorded(incident: DeclaredIncident) -> None:
     slack, bot, ch, _ = incident
     announcement = slack.channels[ch].messages[0]
     event = {
@@ -131,7 +117,7 @@ async def test_the_bots_own_posts_are_recorded(incident) -> None:  # type: ignor
     assert rows
 
 
-async def test_concurrent_duplicates_in_one_batch_record_once(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_duplicates_in_one_batch_record_once(incident: DeclaredIncident) -> None:
     import asyncio
 
     from bot.incidents.timeline import Posted
@@ -147,7 +133,9 @@ async def test_concurrent_duplicates_in_one_batch_record_once(incident) -> None:
     assert sum(r.text == "dup" for r in rows) == 1
 
 
-async def test_bot_removed_tells_the_commander_and_stops_recording_that_channel(incident) -> None:  # type: ignore[no-untyped-def]
+async def test_bot_removed_tells_the_commander_and_stops_recording_that_channel(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, ch, alice = incident
     await bot.send.event(msg(ch, "1773480700.000100", "before"), event_id="Ea")
     await bot.send.event({"type": "channel_left", "channel": ch, "actor_id": alice}, event_id="Eb")

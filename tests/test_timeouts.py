@@ -13,6 +13,7 @@ import pytest
 
 from bot.clock import VirtualClock
 from tests.harness import ROOT, Bot, eventually, start_bot
+from tests.helpers import DECLARING_METHODS, add_test_team
 from tests.slack_server import FakeSlack
 
 T0 = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
@@ -22,11 +23,7 @@ STALL = 2.5  # seconds; the bot gives up on a call after 1
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[FakeSlack, Bot, str, str]]:
     async with FakeSlack.from_manifest(ROOT / "manifest.yml") as slack:
-        alice = slack.add_user("alice")
-        slack.add_user("lead", id="U0LEAD")
-        slack.add_usergroup("oncall", [alice], id="S0ONCALL")
-        general = slack.add_channel("general", members=[alice])
-        slack.add_channel("incidents")
+        alice, general = add_test_team(slack)
         bot = await start_bot(
             slack,
             f"sqlite+aiosqlite:///{tmp_path}/b.db",
@@ -58,14 +55,7 @@ async def test_every_declaring_call_timing_out_once_still_sets_up_once(
     world: tuple[FakeSlack, Bot, str, str], processed: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     slack, bot, alice, general = world
-    for method in (
-        "conversations.create",
-        "conversations.invite",
-        "conversations.setTopic",
-        "chat.postMessage",
-        "pins.add",
-        "usergroups.users.list",
-    ):
+    for method in DECLARING_METHODS:
         slack.stall(method, STALL, processed=processed)
     ch = await declare(slack, bot, alice, general)
     channel = slack.channels[ch]
@@ -76,14 +66,7 @@ async def test_every_declaring_call_timing_out_once_still_sets_up_once(
     once(slack, "incidents", "INC-1 declared")
     assert "Incident set up with problems" not in " ".join(m.text for m in channel.messages)
     timed_out = {r.getMessage().split()[1] for r in caplog.records if "timed out" in r.message}
-    assert timed_out == {
-        "conversations.create",
-        "conversations.invite",
-        "conversations.setTopic",
-        "chat.postMessage",
-        "pins.add",
-        "usergroups.users.list",
-    }
+    assert timed_out == set(DECLARING_METHODS)
 
 
 async def test_a_reminder_whose_posts_time_out_arrives_once(

@@ -38,7 +38,7 @@ class StickyAck(AsyncAck):
     def __init__(self) -> None:  # AsyncAck's own only sets response = None
         self._response: BoltResponse | None = None
 
-    @property  # type: ignore[override]
+    @property
     def response(self) -> BoltResponse | None:
         return self._response
 

@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from .errors import Args, RateLimited, SlackError
+from .errors import Args, RateLimited, SlackError, bool_arg
 from .handlers import HANDLERS
 from .models import Call
+from .scope_use import list_kinds, method_scopes
 from .socket_mode import SocketMode
 from .spec import check_required, check_scopes, load_spec
 from .workspace import Workspace
@@ -212,11 +213,31 @@ class FakeSlack(Workspace):
             check_scopes(spec, self.scopes)
             check_required(spec, args)
             result = handler(self, args)
+            self.scopes_used |= method_scopes(spec, args, self.scopes, self._kinds(method, args))
         except SlackError as err:
             return Reply(200, err.body())
         except RateLimited as limited:
             return _rate_limited(limited.retry_after)
         return Reply(200, {"ok": True, **result})
+
+    def _kinds(self, method: str, args: Args) -> set[str] | None:
+        """The kinds of conversation a call is about (see scope_use), None if it names none."""
+        if method == "conversations.create":
+            return {"groups" if bool_arg(args, "is_private") else "channels"}
+        if method == "conversations.list":
+            return list_kinds(args)
+        if method == "conversations.open":
+            return {"mpim" if "," in str(args.get("users", "")) else "im"}
+        ref = args.get("channel") or args.get("channel_id")
+        if not ref:
+            return None
+        ref = str(ref)
+        if ref in self.im_channels or ref in self.users:
+            return {"im"}
+        found = self.find_channel(ref)
+        if found is None:
+            return None
+        return {"groups" if found.is_private else "channels"}
 
     def _take_fault(self, method: str) -> Fault | None:
         queue = self._faults.get(method)

@@ -29,6 +29,8 @@ class Workspace:
     ) -> None:
         self.clock = clock
         self.scopes: list[str] = list(scopes)
+        # The granted scopes that calls, deliveries and posts relied on (scope_use.py).
+        self.scopes_used: set[str] = set()
         self.home_tab_enabled = home_tab_enabled
         self.enforce_rate_limits = False  # chat.postMessage: ~1/s per channel, burst 5
         self.base_url = ""  # set once the HTTP server listens
@@ -169,6 +171,7 @@ class Workspace:
             public_post = public_ok and not channel.is_private
             if not (public_post and "chat:write.public" in self.scopes):
                 raise SlackError("not_in_channel")
+            self.scopes_used.add("chat:write.public")
         return channel.id, channel.messages
 
     def user(self, user_id: str) -> User:
