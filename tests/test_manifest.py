@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 from bot.clock import VirtualClock
+from bot.ops import startup
+from bot.slack.gateway import close_client, make_client
 from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, SLASH_COMMAND, Event, View
 from tests.harness import Bot, eventually, start_bot
 from tests.helpers import add_test_team, declare_checkout_errors, msg, virtual_clock
@@ -206,8 +208,14 @@ async def test_every_manifest_scope_is_used(run: Run) -> None:
     chat:write, chat:write.public for #incidents, which the bot is not in); a reminder
     whose DM times out and is looked for before it is sent again (im:write, im:history);
     the postmortem shared as a file (files:write); the shortcut's reaction
-    (reactions:write); commands and shortcuts (commands); the events' subscriptions."""
+    (reactions:write); commands and shortcuts (commands); the events' subscriptions; the
+    start-up check that the policy's people exist (users:read)."""
     slack, bot = run.slack, run.bot
+    client = make_client(bot.services.settings)
+    try:  # as `serve` does before it starts
+        await startup.missing_contacts(client, bot.services.policy.policy)
+    finally:
+        await close_client(client)
     slack.stall("chat.postMessage", STALL, processed=True, times=2)  # channel, then DM
     virtual_clock(bot).advance(timedelta(minutes=30))
     assert await bot.services.scheduler.run_due() >= 1
