@@ -15,7 +15,7 @@ from bot.policy.model import Policy
 @dataclass
 class Event:
     at: datetime
-    action: str  # create | invite | topic | post | dm | pin
+    action: str  # create | invite | topic | post | dm | edit | pin
     target: str
     text: str = ""
     buttons: list[str] = field(default_factory=list)
@@ -73,6 +73,9 @@ class RecordingChat:
         else:
             self._log("post", self.channel_ref(channel), text, buttons)
         return f"{self.clock.now().timestamp():.6f}"
+
+    async def edit(self, channel: str, ts: str, message: Message) -> None:
+        self._log("edit", self.channel_ref(channel), message.text)
 
     async def pin(self, channel: str, ts: str) -> None:
         self._log("pin", self.channel_ref(channel), "the announcement")

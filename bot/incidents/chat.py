@@ -78,6 +78,10 @@ class Chat(Protocol):
         """Post to a channel id, channel name or user id (a DM); returns the message ts."""
         ...
 
+    async def edit(self, channel: str, ts: str, message: Message) -> None:
+        """Replace the message at `ts` (the pinned summary) with `message`."""
+        ...
+
     async def pin(self, channel: str, ts: str) -> None: ...
 
     async def find_posted(self, channel: str, step: str, since: float) -> str | None:

@@ -185,6 +185,17 @@ class SlackChat:
             )
         return str(resp["ts"])
 
+    async def edit(self, channel: str, ts: str, message: Message) -> None:
+        # An edit is safe to repeat: the same content twice is the same message.
+        await self._call(
+            "chat.update",
+            idempotent=True,
+            channel=channel,
+            ts=ts,
+            text=fallback_text(message),
+            blocks=message_blocks(message),
+        )
+
     async def find_posted(self, channel: str, step: str, since: float) -> str | None:
         try:
             if channel[:1] in {"U", "W"}:  # a DM: its conversation id first

@@ -172,3 +172,51 @@ class Publication(SQLModel, table=True):
     text: str
     published_by: str
     published_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class OutboxRow(SQLModel, table=True):
+    """One chat side effect of a change (a post, an edit, an invite, a topic, a pin),
+    written in the change's own transaction and delivered by a worker that claims it.
+
+    Rows of one conversation are delivered one at a time in id order; `key` is unique,
+    so a step that enqueues again after a crash adds nothing, and a post carries it as
+    message metadata, so a delivery cut short is looked for before it is sent again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.Index("ix_outbox_conversation_id", "conversation", "id"),
+        sa.Index("ix_outbox_state_due", "state", "priority", "due_at"),
+    )
+
+    id: int = Field(default=None, primary_key=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    conversation: str
+    op: str
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    key: str = Field(unique=True)
+    # Pending edits of one message with the same `coalesce` are one edit: the last state.
+    coalesce: str | None = Field(default=None, index=True)
+    priority: int = 100  # lower first: the most severe incident's rows go first
+    state: str = "pending"  # pending|claimed|done|failed
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    attempts: int = 0
+    claimed_by: str | None = None
+    claimed_at: datetime | None = _dt()
+    finished_at: datetime | None = _dt()
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: str | None = None
+
+
+class ConversationPace(SQLModel, table=True):
+    """Slack's pace per channel (about one message a second, short bursts allowed), kept
+    in the database so that every worker process keeps to the same budget."""
+
+    __tablename__ = "conversation_pace"
+
+    conversation: str = Field(primary_key=True)
+    tokens: float
+    stamp: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # No post before this instant: set when the bucket ran dry.
+    next_at: datetime | None = _dt()

@@ -1,0 +1,275 @@
+"""Delivers the outbox: claims rows the way the scheduler claims reminders, and tells
+the chat what they say.
+
+- Once: a row is claimed with a conditional UPDATE before anything is sent, and marked
+  done with what Slack gave back. A claim whose process died is handed back after a
+  lease; a post delivered again first looks for itself in the conversation's history
+  (its key rides along as message metadata), so it is never sent twice.
+- In order, paced: a conversation's rows go one at a time in the order written, at
+  Slack's pace (about one post a second, short bursts allowed), with the pace kept in
+  the database so that every worker keeps to one budget. One conversation's pace never
+  holds up another's: the claim skips conversations that must wait.
+- Most severe first: across conversations, by priority, then by how overdue.
+- A transient error (429, 5xx, timeout) is tried again later with a growing wait; a
+  permanent one (not_in_channel, channel_not_found, ...) is kept as failed, with its
+  reason, and reported to whoever listens (the incident's problems).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.incidents.chat import Chat, ChatError, Message, post_once
+from bot.incidents.outbox import Op, message_from
+from bot.store.outbox import OutboxStore
+from bot.store.tables import OutboxRow
+
+log = logging.getLogger(__name__)
+
+# Codes after which the same call may well succeed later.
+TRANSIENT = frozenset(
+    {
+        "timeout",
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "connection_error",
+    }
+)
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=2)
+LONGEST_RETRY = timedelta(minutes=5)
+TICK_SECONDS = 0.25
+
+# A renderer makes a row's message at delivery time (the pinned summary shows the state
+# of the moment it is sent, not of the moment it was asked for); None: nothing to send.
+Renderer = Callable[[dict[str, Any]], Awaitable[Message | None]]
+# A hook runs in the transaction that marks a row delivered (e.g. store a post's ts).
+DoneHook = Callable[[AsyncSession, OutboxRow, dict[str, Any]], Awaitable[None]]
+FailedHook = Callable[[OutboxRow, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Pace:
+    """A token bucket: `burst` posts at once, then `per_second`."""
+
+    per_second: float = 1.0
+    burst: int = 4
+
+    def spend(
+        self, tokens: float | None, stamp: datetime | None, now: datetime
+    ) -> tuple[float, datetime, datetime | None]:
+        """After one post at `now`: (tokens left, now, when the next may go or None)."""
+        have = float(self.burst) if tokens is None or stamp is None else tokens
+        if stamp is not None:
+            have = min(float(self.burst), have + (now - stamp).total_seconds() * self.per_second)
+        left = have - 1
+        wait = None if left >= 1 else now + timedelta(seconds=(1 - left) / self.per_second)
+        return left, now, wait
+
+
+def is_person(conversation: str) -> bool:
+    """A DM (to a user id) is not paced like a channel: one person paged for many
+    incidents must not hold up the rest; Slack's 429s there are retried."""
+    return conversation[:1] in {"U", "W", "D"}
+
+
+class Deliverer:
+    def __init__(
+        self,
+        outbox: OutboxStore,
+        chat: Chat,
+        clock: Clock,
+        *,
+        worker: str,
+        lease: timedelta = timedelta(minutes=2),
+        batch: int = 100,
+        concurrency: int = 16,
+        pace: Pace | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.chat = chat
+        self.clock = clock
+        self.worker = worker
+        self.lease = lease
+        self.batch = batch
+        self.pace = pace or Pace()
+        self.renderers: dict[str, Renderer] = {}
+        self.on_done: dict[str, DoneHook] = {}
+        self.on_failed: list[FailedHook] = []
+        # Rows this process is delivering right now: never "dead", however long they take.
+        self.in_flight: set[int] = set()
+        self._gate = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._lock = asyncio.Lock()
+
+    # -- driving -----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Rows were committed: deliver now rather than at the next tick."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Deliver every row that may go now; returns how many were handled."""
+        async with self._lock:
+            now = self.clock.now()
+            await self.outbox.recover(now - self.lease, sorted(self.in_flight))
+            handled = 0
+            while not self._stopping:
+                rows = await self.outbox.claim(self.worker, self.clock.now(), self.batch)
+                if not rows:
+                    break
+                await asyncio.gather(*(self._guarded(r) for r in rows))
+                handled += len(rows)
+            return handled
+
+    async def run_forever(self) -> None:
+        while not self._stopping:
+            try:
+                await self.run_once()
+            except Exception:  # the loop must outlive a database hiccup
+                log.exception("outbox pass failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+            self._wake.clear()
+
+    async def drain(self) -> None:
+        """Claim nothing new; let the deliveries under way finish."""
+        self._stopping = True
+        self._wake.set()
+        async with self._lock:
+            pass
+
+    # -- one row -------------------------------------------------------------------
+
+    async def _guarded(self, row: OutboxRow) -> None:
+        async with self._gate:
+            self.in_flight.add(row.id)
+            try:
+                await self._deliver(row)
+            except Exception as e:  # a bug in one row must not stop the others
+                log.exception("outbox row %s (%s) failed unexpectedly", row.id, row.op)
+                await self._failed(row, f"internal: {type(e).__name__}", transient=True)
+            finally:
+                self.in_flight.discard(row.id)
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            result = await self._send(row)
+        except ChatError as e:
+            await self._failed(row, e.code, transient=e.code in TRANSIENT)
+            return
+        if result is None:  # nothing to send any more (the renderer said so)
+            await self.outbox.finish(row.id, self.clock.now(), {"skipped": True})
+            return
+        now = self.clock.now()
+        pace = None
+        if row.op == Op.POST and not is_person(row.conversation):
+            current = await self.outbox.pace_of(row.conversation)
+            pace = self.pace.spend(
+                current.tokens if current else None, current.stamp if current else None, now
+            )
+        hook = self.on_done.get(str(row.payload.get("then") or ""))
+        also = None
+        if hook is not None:
+
+            async def also_run(s: AsyncSession, hook: DoneHook = hook) -> None:
+                await hook(s, row, result)
+
+            also = also_run
+        await self.outbox.finish(row.id, now, result, pace=pace, also=also)
+
+    async def _send(self, row: OutboxRow) -> dict[str, Any] | None:
+        payload = row.payload
+        where = row.conversation
+        if row.op == Op.POST:
+            message = await self._message(payload, step=row.key)
+            if message is None:
+                return None
+            # A second attempt: the first may have reached Slack before its process died.
+            retry_since = row.created_at if row.attempts > 1 else None
+            ts = await post_once(self.chat, where, message, retry_since)
+            return {"ts": ts}
+        if row.op == Op.EDIT:
+            target = await self._ts(payload)
+            message = await self._message(payload, step=None)
+            if target is None or message is None:
+                return None
+            await self.chat.edit(where, target, message)
+            return {"ts": target}
+        if row.op == Op.INVITE:
+            failed = await self.chat.invite(where, list(payload.get("users") or ()))
+            return {"failed": failed}
+        if row.op == Op.TOPIC:
+            await self.chat.set_topic(where, str(payload.get("topic") or ""))
+            return {}
+        if row.op == Op.PIN:
+            pinned = await self._ts(payload)
+            if pinned is None:
+                return None
+            await self.chat.pin(where, pinned)
+            return {"ts": pinned}
+        raise ChatError("unknown_op", row.op)
+
+    async def _message(self, payload: dict[str, Any], step: str | None) -> Message | None:
+        render = payload.get("render")
+        if render:
+            renderer = self.renderers.get(str(render))
+            if renderer is None:
+                raise ChatError("unknown_renderer", str(render))
+            made = await renderer(dict(payload.get("args") or {}))
+            if made is None:
+                return None
+            return Message(
+                text=made.text,
+                title=made.title,
+                incident_id=made.incident_id,
+                controls=made.controls,
+                context=made.context,
+                step=step,
+            )
+        return message_from(dict(payload.get("message") or {}), step)
+
+    async def _ts(self, payload: dict[str, Any]) -> str | None:
+        if payload.get("ts"):
+            return str(payload["ts"])
+        source = payload.get("ts_from")
+        if not source:
+            return None
+        result = await self.outbox.result_of(str(source))
+        return str(result["ts"]) if result and result.get("ts") else None
+
+    async def _failed(self, row: OutboxRow, code: str, *, transient: bool) -> None:
+        now = self.clock.now()
+        if transient and row.attempts < MAX_ATTEMPTS:
+            wait = min(LONGEST_RETRY, FIRST_RETRY * 2 ** (row.attempts - 1))
+            log.warning(
+                "outbox %s to %s failed (%s), try %d: again in %ss",
+                row.op,
+                row.conversation,
+                code,
+                row.attempts,
+                int(wait.total_seconds()),
+            )
+            await self.outbox.retry(row.id, now + wait, code)
+            return
+        log.warning("outbox %s to %s given up: %s", row.op, row.conversation, code)
+        await self.outbox.fail(row.id, now, code)
+        for listener in self.on_failed:
+            try:
+                await listener(row, code)
+            except Exception:
+                log.exception("reporting a failed delivery failed")

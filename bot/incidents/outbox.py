@@ -1,0 +1,209 @@
+"""Chat side effects as rows, written in the caller's transaction.
+
+A use case that changes an incident says here what the chat must be told (a post, an
+edit of the pinned summary, an invite, a topic, a pin) inside the transaction of the
+change: the change and its messages commit together or not at all, and a worker
+delivers them afterwards (bot/deliverer.py). A crash between the commit and Slack
+loses nothing; a row enqueued twice under one key is one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.incidents.chat import Control, Message
+from bot.store.outbox import enqueue
+from bot.store.tables import OutboxRow
+
+
+class Op(StrEnum):
+    POST = "post"
+    EDIT = "edit"
+    INVITE = "invite"
+    TOPIC = "topic"
+    PIN = "pin"
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    return {
+        "text": message.text,
+        "title": message.title,
+        "incident_id": message.incident_id,
+        "controls": [c.value for c in message.controls],
+        "context": message.context,
+    }
+
+
+def message_from(payload: dict[str, Any], step: str | None) -> Message:
+    return Message(
+        text=str(payload.get("text") or ""),
+        title=payload.get("title"),
+        incident_id=payload.get("incident_id"),
+        controls=tuple(Control(c) for c in payload.get("controls") or ()),
+        context=payload.get("context"),
+        step=step,
+    )
+
+
+class Outbox:
+    """Enqueues rows; `priority` orders different conversations' rows (lower first: the
+    most severe incident's), never one conversation's, which go in the order written."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        # The clock's `now`: a row is due when written, unless told otherwise.
+        self._now = now
+
+    async def _add(
+        self,
+        s: AsyncSession,
+        op: Op,
+        where: str,
+        key: str,
+        payload: dict[str, Any],
+        *,
+        incident_id: int | None,
+        priority: int,
+        coalesce: str | None = None,
+        due_at: datetime | None = None,
+    ) -> OutboxRow | None:
+        now = self._now()
+        row = OutboxRow(
+            incident_id=incident_id,
+            conversation=where,
+            op=op.value,
+            payload=payload,
+            key=key,
+            coalesce=coalesce,
+            priority=priority,
+            due_at=due_at or now,
+            created_at=now,
+        )
+        return await enqueue(s, row)
+
+    async def post(
+        self,
+        s: AsyncSession,
+        where: str,
+        message: Message,
+        *,
+        key: str,
+        priority: int = 100,
+        then: str | None = None,
+        render: str | None = None,
+        due_at: datetime | None = None,
+    ) -> OutboxRow | None:
+        """A message to a channel or a person (a user id: a DM). `then` names a hook run
+        in the transaction that marks it delivered (e.g. store the announcement's ts);
+        `render` names a renderer that makes the message at delivery time instead."""
+        payload: dict[str, Any] = {"message": message_payload(message)}
+        if then:
+            payload["then"] = then
+        if render:
+            payload["render"] = render
+        return await self._add(
+            s,
+            Op.POST,
+            where,
+            key,
+            payload,
+            incident_id=message.incident_id,
+            priority=priority,
+            due_at=due_at,
+        )
+
+    async def edit(
+        self,
+        s: AsyncSession,
+        where: str,
+        *,
+        key: str,
+        render: str,
+        args: dict[str, Any],
+        incident_id: int | None,
+        ts: str | None = None,
+        ts_from: str | None = None,
+        priority: int = 100,
+    ) -> OutboxRow | None:
+        """Edit a message in place, its content made by `render` when delivered: pending
+        edits of one message coalesce, and the one delivered shows the state of then."""
+        payload: dict[str, Any] = {"render": render, "args": args, "ts": ts, "ts_from": ts_from}
+        target = ts or ts_from
+        return await self._add(
+            s,
+            Op.EDIT,
+            where,
+            key,
+            payload,
+            incident_id=incident_id,
+            priority=priority,
+            coalesce=f"edit:{where}:{target}",
+        )
+
+    async def invite(
+        self,
+        s: AsyncSession,
+        channel: str,
+        users: Sequence[str],
+        *,
+        key: str,
+        incident_id: int | None,
+        priority: int = 100,
+    ) -> OutboxRow | None:
+        return await self._add(
+            s,
+            Op.INVITE,
+            channel,
+            key,
+            {"users": list(dict.fromkeys(users))},
+            incident_id=incident_id,
+            priority=priority,
+        )
+
+    async def topic(
+        self,
+        s: AsyncSession,
+        channel: str,
+        topic: str,
+        *,
+        key: str,
+        incident_id: int | None,
+        priority: int = 100,
+    ) -> OutboxRow | None:
+        # Slack refuses a topic over 250 characters.
+        return await self._add(
+            s,
+            Op.TOPIC,
+            channel,
+            key,
+            {"topic": topic[:250]},
+            incident_id=incident_id,
+            priority=priority,
+        )
+
+    async def pin(
+        self,
+        s: AsyncSession,
+        channel: str,
+        *,
+        key: str,
+        incident_id: int | None,
+        ts: str | None = None,
+        ts_from: str | None = None,
+        priority: int = 100,
+    ) -> OutboxRow | None:
+        """Pin a message: by its ts, or (`ts_from`) the one a post row of this
+        conversation delivered, which goes first since a conversation goes in order."""
+        return await self._add(
+            s,
+            Op.PIN,
+            channel,
+            key,
+            {"ts": ts, "ts_from": ts_from},
+            incident_id=incident_id,
+            priority=priority,
+        )
