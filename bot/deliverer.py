@@ -10,6 +10,7 @@ the chat what they say.
   the database so that every worker keeps to one budget. One conversation's pace never
   holds up another's: the claim skips conversations that must wait.
 - Most severe first: across conversations, by priority, then by how overdue.
+- Its clock is the scheduler's (leases, retries, pace); rows are written to go at once.
 - A transient error (429, 5xx, timeout) is tried again later with a growing wait; a
   permanent one (not_in_channel, channel_not_found, ...) is kept as failed, with its
   reason, and reported to whoever listens (the incident's problems).
@@ -28,7 +29,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
-from bot.incidents.chat import Chat, ChatError, Message, post_once
+from bot.incidents.chat import CLOCK_SKEW, Chat, ChatError, Message, post_once
 from bot.incidents.outbox import Op, message_from
 from bot.store.outbox import OutboxStore
 from bot.store.tables import OutboxRow
@@ -59,6 +60,9 @@ Renderer = Callable[[dict[str, Any]], Awaitable[Message | None]]
 # A hook runs in the transaction that marks a row delivered (e.g. store a post's ts).
 DoneHook = Callable[[AsyncSession, OutboxRow, dict[str, Any]], Awaitable[None]]
 FailedHook = Callable[[OutboxRow, str], Awaitable[None]]
+# A guard says whether a row is still worth sending (a reminder for an incident resolved
+# since it was written is not); a row it turns down is finished, not sent.
+Guard = Callable[[OutboxRow], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -109,18 +113,45 @@ class Deliverer:
         self.renderers: dict[str, Renderer] = {}
         self.on_done: dict[str, DoneHook] = {}
         self.on_failed: list[FailedHook] = []
+        self.guards: dict[str, Guard] = {}
         # Rows this process is delivering right now: never "dead", however long they take.
         self.in_flight: set[int] = set()
         self._gate = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
         self._lock = asyncio.Lock()
+        self._loop: asyncio.Task[None] | None = None
+        self._kick: asyncio.Task[None] | None = None
+        self._again = False
 
     # -- driving -----------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Deliver from now on: at every wake-up, and every tick for other processes' rows."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop().create_task(self.run_forever())
+
     def wake(self) -> None:
-        """Rows were committed: deliver now rather than at the next tick."""
+        """Rows were committed: deliver now rather than at the next tick. Without the
+        loop (a process that only answers requests in tests), a pass runs in the
+        background: what this process wrote is still sent at once."""
         self._wake.set()
+        if self._loop is not None or self._stopping:
+            return
+        if self._kick is None or self._kick.done():
+            self._kick = asyncio.get_running_loop().create_task(self._kicked())
+        else:
+            self._again = True
+
+    async def _kicked(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed; the next wake-up tries again")
+            if not self._again:
+                return
 
     async def run_once(self) -> int:
         """Deliver every row that may go now; returns how many were handled."""
@@ -150,6 +181,10 @@ class Deliverer:
         """Claim nothing new; let the deliveries under way finish."""
         self._stopping = True
         self._wake.set()
+        for task in (self._loop, self._kick):
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await task
         async with self._lock:
             pass
 
@@ -167,14 +202,26 @@ class Deliverer:
                 self.in_flight.discard(row.id)
 
     async def _deliver(self, row: OutboxRow) -> None:
+        guard = self.guards.get(str(row.payload.get("only_while") or ""))
+        if guard is not None and not await guard(row):
+            # No longer worth sending; but a post tried before may have gone out already,
+            # and then the record says so.
+            ts = None
+            if row.op == Op.POST and row.attempts > 1 and row.first_claimed_at is not None:
+                since = (row.first_claimed_at - CLOCK_SKEW).timestamp()
+                ts = await self.chat.find_posted(row.conversation, row.key, since)
+            result: dict[str, Any] = {"ts": ts} if ts else {"skipped": True}
+            await self.outbox.finish(row.id, self.clock.now(), result)
+            return
         try:
-            result = await self._send(row)
+            sent = await self._send(row)
         except ChatError as e:
             await self._failed(row, e.code, transient=e.code in TRANSIENT)
             return
-        if result is None:  # nothing to send any more (the renderer said so)
+        if sent is None:  # nothing to send any more (the renderer said so)
             await self.outbox.finish(row.id, self.clock.now(), {"skipped": True})
             return
+        result = sent
         now = self.clock.now()
         pace = None
         if row.op == Op.POST and not is_person(row.conversation):
@@ -200,7 +247,7 @@ class Deliverer:
             if message is None:
                 return None
             # A second attempt: the first may have reached Slack before its process died.
-            retry_since = row.created_at if row.attempts > 1 else None
+            retry_since = row.first_claimed_at if row.attempts > 1 else None
             ts = await post_once(self.chat, where, message, retry_since)
             return {"ts": ts}
         if row.op == Op.EDIT:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.deliverer import Deliverer
 from bot.incidents.chat import CLOCK_SKEW, step_key
 from bot.incidents.declare import ACCEPT_GRACE, Incidents
 from bot.incidents.escalation import Escalations
@@ -71,6 +72,8 @@ class Scheduler:
         self._aps: Any = None
         self._stopping = False
         self._recovered_at: datetime | None = None
+        # Delivers what the fired rows wrote to the outbox (set by the composition root).
+        self.deliverer: Deliverer | None = None
 
     # -- one pass ------------------------------------------------------------------
 
@@ -91,7 +94,11 @@ class Scheduler:
                 if not claimed:
                     break
                 fired += await self._fire_all(claimed)
-            return fired
+        if self.deliverer is not None:
+            # What the pass wrote (and any retry due) goes out before it returns: a caller
+            # driving the clock (tests, `simulate`) sees its messages when the pass is over.
+            await self.deliverer.run_once()
+        return fired
 
     async def _fire_all(self, claimed: list[tuple[int, int]]) -> int:
         """Incidents side by side, each incident's steps in due order: a paced channel
@@ -266,6 +273,8 @@ class Scheduler:
         )
         self._aps.start()
         self._aps.modify_job("due-rows", next_run_time=self._aps_now())
+        if self.deliverer is not None:
+            self.deliverer.start()
 
     def _aps_now(self) -> Any:
         from datetime import UTC, datetime
@@ -294,6 +303,9 @@ class Scheduler:
             log.warning("stopping with a pass still under way; its rows come back after the lease")
         # Only now: APScheduler's asyncio executor cancels a job still running at shutdown.
         self.stop()
+        if self.deliverer is not None:  # what the last pass wrote still goes out
+            await self.deliverer.run_once()
+            await self.deliverer.drain()
 
     def stop(self) -> None:
         self._stopping = True

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock, SystemClock
+from bot.deliverer import Deliverer, Pace
 from bot.incidents.access import Access
 from bot.incidents.chat import Chat
 from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
+from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
+from bot.incidents.outbox import REPORT_INVITES, WHILE_OPEN, Outbox
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
@@ -22,6 +25,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.statuspage.page import StatusPage
 from bot.store.engine import make_engine, migrate
+from bot.store.outbox import OutboxStore
 from bot.store.repo import Store
 from bot.store.tables import Incident
 
@@ -37,6 +41,8 @@ class Services:
     access: Access
     escalations: Escalations
     scheduler: Scheduler
+    outbox: Outbox
+    deliverer: Deliverer
     timeline: Timeline
     controls: Controls
     reports: Reports
@@ -56,6 +62,7 @@ class Services:
 
     async def close(self) -> None:
         self.scheduler.stop()
+        await self.deliverer.drain()
         await self.store.close()
         close = getattr(self.chat, "close", None)  # the Slack gateway's HTTP session
         if close is not None:
@@ -68,6 +75,7 @@ async def build_services(
     *,
     clock: Clock | None = None,
     policy: LoadedPolicy | None = None,
+    pace: Pace | None = None,
 ) -> Services:
     """Load and check the policy first (a broken one stops here), then migrate the store."""
     loaded = policy or load_policy(settings.policy_path)
@@ -77,7 +85,8 @@ async def build_services(
     clock = clock or SystemClock()
     policy_book = PolicyBook(store, loaded, clock)
     await policy_book.register()
-    escalations = Escalations(store, chat, policy_book, clock)
+    outbox = Outbox(clock.now)
+    escalations = Escalations(store, chat, policy_book, clock, outbox)
     timeline = Timeline(store)
     controls = Controls(store, chat, policy_book, clock, escalations)
     incidents = Incidents(store, chat, policy_book, clock)
@@ -86,10 +95,24 @@ async def build_services(
         policy_book,
         clock,
         escalations,
-        Nags(store, chat, policy_book, clock),
+        Nags(store, chat, policy_book, clock, outbox),
         incidents,
         lease=timedelta(seconds=settings.claim_lease),
     )
+    deliverer = Deliverer(
+        OutboxStore(store),
+        chat,
+        clock,
+        worker=scheduler.worker,
+        lease=timedelta(seconds=settings.claim_lease),
+        pace=pace,
+    )
+    problems = DeliveryProblems(store, chat, outbox)
+    deliverer.on_done[REPORT_INVITES] = problems.invites_done
+    deliverer.on_failed.append(problems.failed)
+    deliverer.guards[WHILE_OPEN] = problems.while_open
+    outbox.on_commit(deliverer.wake)
+    scheduler.deliverer = deliverer
     access = Access(store, chat)
     # A declaration's set-up is claimed by this process's worker: a crash hands it back.
     incidents.worker, incidents.in_flight = scheduler.worker, scheduler.in_flight
@@ -103,6 +126,8 @@ async def build_services(
         access=access,
         escalations=escalations,
         scheduler=scheduler,
+        outbox=outbox,
+        deliverer=deliverer,
         timeline=timeline,
         controls=controls,
         publisher=Publisher(store, chat, policy_book, clock, controls.checks),

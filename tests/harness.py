@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.deliverer import Pace
 from bot.incidents.chat import Chat
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.server import start_http
@@ -85,7 +86,11 @@ async def start_bot(
     gateway = SlackChat(client, Pacer(per_second=100, burst=100))
     chat: Chat = gateway if wrap_chat is None else wrap_chat(gateway)  # fault injection
     services = await build_services(
-        settings, chat, clock=clock, policy=loaded or load_policy(settings.policy_path)
+        settings,
+        chat,
+        clock=clock,
+        policy=loaded or load_policy(settings.policy_path),
+        pace=Pace(per_second=100, burst=100),
     )
     runner = await start_http(services, client, host="127.0.0.1", port=0)
     port = runner.addresses[0][1]

@@ -333,7 +333,8 @@ async def test_escalate_by_button_confirms_ephemerally(incident: DeclaredInciden
     slack, bot, ch, alice = incident
     before = await click(bot, Action.ESCALATE, alice, ch, pinned_ts(slack, ch))
     assert "Escalated INC-1 to Lead" in await answer_after(bot, before)
-    assert "U0LEAD" in slack.channels[ch].members
+    # The page is committed first; its invite follows from the outbox.
+    await eventually(lambda: "U0LEAD" in slack.channels[ch].members)
     [entry] = await entries(bot, "escalation")
     assert entry.author_id == alice
     async with bot.services.store.session() as s:

@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from bot.clock import VirtualClock
 from bot.incidents.chat import Chat, Message
-from bot.store.tables import DueJob, TimelineEntry
+from bot.store.tables import DueJob, OutboxRow, Page, TimelineEntry
 from tests.harness import ROOT, Bot, eventually, start_bot
 from tests.helpers import add_clocks_team
 from tests.slack_server import FakeSlack
@@ -194,23 +194,36 @@ async def _declared(world: World) -> str:
     return world.incident_channels()[0]
 
 
+async def outbox(world: World, text: str) -> list[OutboxRow]:
+    """The outbox rows whose message says `text`."""
+    rows = await world.bot.services.deliverer.outbox.rows()
+    return [r for r in rows if text in str((r.payload.get("message") or {}).get("text"))]
+
+
 @pytest.mark.parametrize("cut", ["channel", "dm"])
 async def test_a_reminder_cut_short_is_finished_once(world: World, cut: str) -> None:
+    """The reminder is recorded with its messages in one transaction; the delivery that
+    died after Slack took the post is taken back after the lease and finds it."""
     ch = await _declared(world)
     await world.at(0 * M)  # the page at declaration
     before = len(world.slack.responses)
     await world.bot.send.command("ack", user="U0PRIMARY", channel=ch)
     await eventually(lambda: len(world.slack.responses) > before)
-    world.chat.post_to(ch if cut == "channel" else world.alice, "due a status update")
+    where = ch if cut == "channel" else world.alice
+    world.chat.post_to(where, "due a status update")
     await world.at(15 * M)
     assert world.chat.crashed
-    assert await world.at(15 * M + LEASE + M) >= 1
+    await world.at(15 * M + LEASE + M)
 
     assert world.count(ch, "due a status update") == 1
     assert world.count(world.alice, "due a status update") == 1
     assert len(await world.timeline("nag")) == 1
     fired = [(j.state, j.attempts) for j in await world.rows("nag") if j.state != "pending"]
-    assert fired == [("done", 2)]
+    assert fired == [("done", 1)], "recorded once, at once"
+    rows = {r.conversation: r for r in await outbox(world, "due a status update")}
+    cut_row = rows[where]
+    assert (cut_row.state, cut_row.attempts) == ("done", 2), "tried again, found, not resent"
+    assert cut_row.result and cut_row.result["ts"]
 
 
 @pytest.mark.parametrize("cut", ["channel", "dm"])
@@ -228,16 +241,35 @@ async def test_a_page_cut_short_is_finished_once(world: World, cut: str) -> None
     assert world.count("U0PRIMARY", "You are paged") == 1
     assert len(await world.timeline("escalation")) == 1
     pages = [j for j in await world.rows("escalate") if j.key.startswith("escalate:0")]
-    assert [(j.state, j.attempts) for j in pages] == [("done", 2)]
+    assert [(j.state, j.attempts) for j in pages] == [("done", 1)]
 
 
-async def test_a_reminder_cut_short_then_resolved_is_recorded_not_forgotten(world: World) -> None:
+async def test_a_page_exists_before_anything_is_sent(world: World) -> None:
+    """An acknowledgement can never find "no page waiting" while the page's DMs are out:
+    the page is recorded in the transaction that writes them."""
+    await _declared(world)
+    seen: list[int] = []
+    inner_post = world.chat.inner.post
+
+    async def post(where: str, message: Message) -> str:
+        if where == "U0PRIMARY":
+            async with world.bot.services.store.session() as s:
+                seen.append(len((await s.exec(select(Page))).all()))
+        return await inner_post(where, message)
+
+    world.chat.inner.post = post  # type: ignore[method-assign]
+    await world.at(0 * M)
+    assert world.count("U0PRIMARY", "You are paged") == 1
+    assert seen == [1], "the page row was there when its DM went out"
+
+
+async def test_a_reminder_cut_short_then_resolved_is_not_sent_twice(world: World) -> None:
     ch = await _declared(world)
     await world.at(0 * M)
     before = len(world.slack.responses)
     await world.bot.send.command("ack", user="U0PRIMARY", channel=ch)
     await eventually(lambda: len(world.slack.responses) > before)
-    world.chat.post_to(ch, "due a status update")  # dies after the channel post, before the DM
+    world.chat.post_to(ch, "due a status update")  # dies after Slack took the channel post
     await world.at(15 * M)
     assert world.chat.crashed
     before = len(world.slack.responses)
@@ -245,10 +277,30 @@ async def test_a_reminder_cut_short_then_resolved_is_recorded_not_forgotten(worl
     await eventually(lambda: len(world.slack.responses) > before)
     await world.at(15 * M + LEASE + M)
 
-    # It went out in the channel: done, with its timeline line; the stale DM is not sent.
+    # Recorded once; each message out once (the DM went beside the channel post).
     assert world.count(ch, "due a status update") == 1
+    assert world.count(world.alice, "due a status update") == 1
+    assert len(await world.timeline("nag")) == 1
+    rows = {r.conversation: r for r in await outbox(world, "due a status update")}
+    assert rows[ch].state == "done" and rows[ch].result == {"ts": rows[ch].result["ts"]}
+
+
+async def test_a_reminder_not_yet_delivered_when_resolved_is_not_sent(world: World) -> None:
+    ch = await _declared(world)
+    await world.at(0 * M)
+    before = len(world.slack.responses)
+    await world.bot.send.command("ack", user="U0PRIMARY", channel=ch)
+    await eventually(lambda: len(world.slack.responses) > before)
+    # Slack fails both of the reminder's posts for a while (beyond slack-sdk's retries).
+    world.slack.fail("chat.postMessage", error="internal_error", times=2)
+    await world.at(15 * M)
+    assert world.count(ch, "due a status update") == 0
+    before = len(world.slack.responses)
+    await world.bot.send.command("resolve Fixed", user=world.alice, channel=ch)
+    await eventually(lambda: len(world.slack.responses) > before)
+    await world.at(20 * M)
+
+    assert world.count(ch, "due a status update") == 0
     assert world.count(world.alice, "due a status update") == 0
-    (line,) = await world.timeline("nag")
-    assert line.data and line.data.get("settled") is True
-    fired = [(j.state, j.attempts) for j in await world.rows("nag") if j.state != "cancelled"]
-    assert fired == [("done", 2)]
+    rows = await outbox(world, "due a status update")
+    assert len(rows) == 2 and all(r.result == {"skipped": True} for r in rows)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import VirtualClock
+from bot.deliverer import Pace
 from bot.dryrun.recording_chat import Event, RecordingChat
 from bot.policy.durations import format_duration
 from bot.policy.loader import LoadedPolicy
@@ -80,7 +81,10 @@ async def simulate(
     chat = RecordingChat(clock, pol, {COMMANDER: "commander"})
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'sim.db'}")
-        services = await build_services(settings, chat, clock=clock, policy=policy)
+        # Slack's pace is real time; a dry run on a virtual clock is not paced.
+        services = await build_services(
+            settings, chat, clock=clock, policy=policy, pace=Pace(per_second=1e6, burst=10**6)
+        )
         try:
             await _run(services, clock, sev.name, title, silent_for, updates_every)
         finally:

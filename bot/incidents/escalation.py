@@ -6,8 +6,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.clock import Clock
-from bot.incidents.chat import Chat, ChatError, Message, post_once, step_key
+from bot.incidents.chat import Chat, ChatError, Message, step_key
+from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import incident_values
@@ -31,6 +34,9 @@ REASON_TEXT = {
 }
 
 
+REPORT = "Escalation problems"
+
+
 @dataclass
 class Targets:
     users: list[str] = field(default_factory=list)
@@ -40,11 +46,14 @@ class Targets:
 
 
 class Escalations:
-    def __init__(self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock, outbox: Outbox
+    ) -> None:
         self.store = store
         self.chat = chat
         self.policy = policy
         self.clock = clock
+        self.outbox = outbox
 
     async def escalate_now(
         self, incident_id: int, *, by: str | None, reason: str | None
@@ -74,17 +83,22 @@ class Escalations:
         job_id: int | None = None,
         retry_since: datetime | None = None,
     ) -> None:
-        """Send the page, then record it (Page row, timeline, re-plan) in one transaction."""
+        """Record the page (Page row, timeline, re-plan) and write what it sends (invites,
+        the channel mention, a DM to each person, a post in each target channel) to the
+        outbox, all in one transaction: the page exists before anything is sent, so an
+        acknowledgement can never arrive for a page not yet recorded, and a crash either
+        keeps the page with every message or leaves neither. (`retry_since` is kept for
+        the scheduler's signature: a re-run after a crash has nothing to look for.)"""
         incident = await self.store.get(incident_id)
         if incident is None or incident.channel_id is None:
             log.warning("cannot page INC-%s: no channel", incident_id)
             return
         pol = await self.policy.of(incident)  # the chain it started with
         level = pol.escalation.levels[level_index]
-        targets = await self._targets(pol, level)
-        step = f"job:{job_id}" if job_id is not None else None
-        await self._send(pol, incident, level, reason, targets, note, step, retry_since)
-
+        targets = await self._targets(pol, level)  # reads only: group members
+        # Read before the transaction: a session waiting for a second connection while it
+        # holds one is how a busy pool deadlocks.
+        roles = await self.store.roles(incident_id)
         now = when or self.clock.now()
         why = REASON_TEXT[reason] + (f": {note}" if note else "")
         async with self.store.session() as s:
@@ -104,19 +118,22 @@ class Escalations:
             s.add(page)
             if reason is Reason.IGNORED_NAGS:
                 inc.nag_escalations += 1
-            s.add(
-                new_entry(
-                    incident_id,
-                    TimelineKind.ESCALATION,
-                    now,
-                    f"Escalated to {level.name} ({why}): {', '.join(targets.mentions)}",
-                    author=by,
-                    data={"level": level_index, "reason": reason.value, "users": targets.users},
-                )
+            entry = new_entry(
+                incident_id,
+                TimelineKind.ESCALATION,
+                now,
+                f"Escalated to {level.name} ({why}): {', '.join(targets.mentions)}",
+                author=by,
+                data={"level": level_index, "reason": reason.value, "users": targets.users},
             )
+            s.add(entry)
+            await s.flush()
+            step = f"job:{job_id}" if job_id is not None else f"page:{entry.id}"
+            await self._send(s, pol, inc, roles, level, reason, targets, note, step)
             await due_jobs.finish(s, job_id, now)
             await due_jobs.replan(s, inc, pol, now)
             await s.commit()
+        self.outbox.wake()
 
     async def _targets(self, pol: Policy, level: Level) -> Targets:
         t = Targets()
@@ -139,69 +156,58 @@ class Escalations:
 
     async def _send(
         self,
+        s: AsyncSession,
         pol: Policy,
         incident: Incident,
+        roles: dict[str, str],
         level: Level,
         reason: Reason,
         t: Targets,
         note: str | None,
-        step: str | None,
-        retry_since: datetime | None,
+        step: str,
     ) -> None:
         assert incident.channel_id is not None
         channel = incident.channel_id
+        priority = rank(pol, incident)
 
-        async def post(where: str, text: str, part: str = "") -> None:
-            key = step_key(step, where, part) if step else None
-            message = Message(text=text, incident_id=incident.id, step=key)
-            await post_once(self.chat, where, message, retry_since)
+        async def post(where: str, text: str, problem: str | None = None) -> None:
+            message = Message(text=text, incident_id=incident.id)
+            key = step_key(step, where)
+            await self.outbox.post(
+                s, where, message, key=key, priority=priority, problem=problem, report=REPORT
+            )
 
-        values = incident_values(pol, incident, self.chat, await self.store.roles(incident.id))
+        values = incident_values(pol, incident, self.chat, roles)
         values.update(
             level=level.name,
             targets=", ".join(t.mentions) or "-",
             reason=REASON_TEXT[reason] + (f": {self.chat.literal(note)}" if note else ""),
         )
-        problems = list(t.problems)
         if t.users:
-            try:
-                failed = await self.chat.invite(channel, t.users)
-                problems += [
-                    f"could not invite {self.chat.user_ref(u)}: `{c}`" for u, c in failed.items()
-                ]
-            except ChatError as e:
-                problems.append(f"could not invite the targets: `{e.code}`")
-        text = render(pol.templates.escalation, values)
-        try:
-            await post(channel, text)
-        except ChatError as e:
-            log.warning("escalation post failed in %s: %s", channel, e.code)
+            await self.outbox.invite(
+                s,
+                channel,
+                t.users,
+                key=step_key(step, channel, "invite"),
+                incident_id=incident.id,
+                priority=priority,
+                report=REPORT,
+            )
+        await post(channel, render(pol.templates.escalation, values))
         dm = (
             f"You are paged for {incident.number} ({incident.severity}) as *{level.name}*: "
             f"{values['reason']}. Join {self.chat.channel_ref(channel)}."
         )
         for user in t.users:
-            try:
-                await post(user, dm)
-            except ChatError as e:
-                problems.append(f"could not DM {self.chat.user_ref(user)}: `{e.code}`")
+            await post(user, dm, f"could not DM {self.chat.user_ref(user)}")
         for target in t.channels:
             # A private incident's title stays inside it; the target still learns it is needed.
             what = "a private incident" if incident.private else f"*{values['title']}*"
-            try:
-                await post(
-                    target,
-                    f":rotating_light: {incident.number} ({incident.severity}), {what}, "
-                    f"needs {level.name}: join {self.chat.channel_ref(channel)}",
-                )
-            except ChatError as e:
-                problems.append(f"could not post in {target}: `{e.code}`")
-        if problems:
-            try:
-                await post(
-                    channel,
-                    "Escalation problems:\n" + "\n".join(f"• {p}" for p in problems),
-                    "problems",
-                )
-            except ChatError:
-                log.warning("could not report escalation problems in %s", channel)
+            await post(
+                target,
+                f":rotating_light: {incident.number} ({incident.severity}), {what}, "
+                f"needs {level.name}: join {self.chat.channel_ref(channel)}",
+                f"could not post in {target}",
+            )
+        if t.problems:  # known now (a user group unreadable): said with the page
+            await post(channel, f"{REPORT}:\n" + "\n".join(f"• {p}" for p in t.problems))

@@ -17,8 +17,9 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.incidents.chat import Control, Message
+from bot.policy.model import Policy
 from bot.store.outbox import enqueue
-from bot.store.tables import OutboxRow
+from bot.store.tables import Incident, OutboxRow
 
 
 class Op(StrEnum):
@@ -50,13 +51,39 @@ def message_from(payload: dict[str, Any], step: str | None) -> Message:
     )
 
 
+# Names of the hooks the deliverer runs (bot/incidents/delivery_problems.py).
+REPORT_INVITES = "report_invites"
+# A guard: send only while the row's incident is open.
+WHILE_OPEN = "open"
+
+
+def rank(policy: Policy, incident: Incident) -> int:
+    """An incident's rows' priority: its severity's place in the policy, most severe
+    (listed first) lowest; a severity gone from the policy last."""
+    names = policy.severity_names()
+    return names.index(incident.severity) if incident.severity in names else len(names)
+
+
 class Outbox:
     """Enqueues rows; `priority` orders different conversations' rows (lower first: the
-    most severe incident's), never one conversation's, which go in the order written."""
+    most severe incident's), never one conversation's, which go in the order written.
+
+    `report` and `problem` say how a failed delivery is told in the incident channel
+    ("Escalation problems: could not DM @ana: `user_not_found`")."""
 
     def __init__(self, now: Callable[[], datetime]) -> None:
-        # The clock's `now`: a row is due when written, unless told otherwise.
+        # The domain clock's `now`, for created_at; a row may go at once (due_at None).
         self._now = now
+        self._wakers: list[Callable[[], None]] = []
+
+    def on_commit(self, wake: Callable[[], None]) -> None:
+        """Who to wake once rows are committed (this process's deliverer)."""
+        self._wakers.append(wake)
+
+    def wake(self) -> None:
+        """Call after committing rows: a deliverer in this process sends them now."""
+        for wake in self._wakers:
+            wake()
 
     async def _add(
         self,
@@ -69,7 +96,6 @@ class Outbox:
         incident_id: int | None,
         priority: int,
         coalesce: str | None = None,
-        due_at: datetime | None = None,
     ) -> OutboxRow | None:
         now = self._now()
         row = OutboxRow(
@@ -80,7 +106,6 @@ class Outbox:
             key=key,
             coalesce=coalesce,
             priority=priority,
-            due_at=due_at or now,
             created_at=now,
         )
         return await enqueue(s, row)
@@ -95,7 +120,9 @@ class Outbox:
         priority: int = 100,
         then: str | None = None,
         render: str | None = None,
-        due_at: datetime | None = None,
+        problem: str | None = None,
+        report: str | None = None,
+        only_while: str | None = None,
     ) -> OutboxRow | None:
         """A message to a channel or a person (a user id: a DM). `then` names a hook run
         in the transaction that marks it delivered (e.g. store the announcement's ts);
@@ -105,6 +132,10 @@ class Outbox:
             payload["then"] = then
         if render:
             payload["render"] = render
+        if problem and report:
+            payload.update(problem=problem, report=report)
+        if only_while:
+            payload["only_while"] = only_while
         return await self._add(
             s,
             Op.POST,
@@ -113,7 +144,6 @@ class Outbox:
             payload,
             incident_id=message.incident_id,
             priority=priority,
-            due_at=due_at,
         )
 
     async def edit(
@@ -153,13 +183,19 @@ class Outbox:
         key: str,
         incident_id: int | None,
         priority: int = 100,
+        report: str | None = None,
     ) -> OutboxRow | None:
+        """Invite people; with `report`, those who could not be invited are named in
+        the channel afterwards (Slack says who, and why, only when it is done)."""
+        payload: dict[str, Any] = {"users": list(dict.fromkeys(users))}
+        if report:
+            payload.update(then=REPORT_INVITES, report=report, problem="could not invite")
         return await self._add(
             s,
             Op.INVITE,
             channel,
             key,
-            {"users": list(dict.fromkeys(users))},
+            payload,
             incident_id=incident_id,
             priority=priority,
         )

@@ -6,7 +6,8 @@ import logging
 from datetime import datetime
 
 from bot.clock import Clock
-from bot.incidents.chat import Chat, ChatError, Control, Message, post_once, step_key
+from bot.incidents.chat import Chat, Control, Message, step_key
+from bot.incidents.outbox import WHILE_OPEN, Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import incident_values
@@ -21,49 +22,56 @@ NAG_CONTROLS = (Control.POST_UPDATE, Control.SNOOZE)
 
 
 class Nags:
-    def __init__(self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock, outbox: Outbox
+    ) -> None:
         self.store = store
         self.chat = chat
         self.policy = policy
         self.clock = clock
+        self.outbox = outbox
 
     async def nag(
         self, incident_id: int, *, job_id: int | None = None, retry_since: datetime | None = None
     ) -> None:
-        """Send one reminder, then record it and plan the next one cadence later.
-        `retry_since`: a re-run after a crash; what already went out is not sent again."""
+        """Record one reminder, plan the next one cadence later, and write its channel
+        mention and its DM to the outbox, in one transaction: a crash keeps all or none,
+        so a re-run after one has nothing to look for (`retry_since` is unused)."""
         incident = await self.store.get(incident_id)
         if incident is None or incident.channel_id is None:
             return
         pol = await self.policy.of(incident)
         values = incident_values(pol, incident, self.chat, await self.store.roles(incident_id))
         text = render(pol.templates.nag, values)
-        for where in (incident.channel_id, incident.commander_id):
-            step = step_key(f"job:{job_id}", where) if job_id is not None else None
-            msg = Message(text=text, incident_id=incident_id, controls=NAG_CONTROLS, step=step)
-            try:
-                await post_once(self.chat, where, msg, retry_since)
-            except ChatError as e:
-                log.warning("reminder for %s to %s failed: %s", incident.number, where, e.code)
-        await self._record(incident_id, job_id, self.clock.now())
-
-    async def _record(self, incident_id: int, job_id: int | None, now: datetime) -> None:
+        now = self.clock.now()
         async with self.store.session() as s:
             inc = await s.get(Incident, incident_id)
             assert inc is not None
             inc.last_nag_at = now
             inc.nags_since_update += 1
             inc.snoozed_until = None  # a snooze covers one reminder
-            s.add(
-                new_entry(
-                    incident_id,
-                    TimelineKind.NAG,
-                    now,
-                    f"Update reminder {inc.nags_since_update} sent to "
-                    f"{self.chat.user_ref(inc.commander_id)}",
-                    data={"commander": inc.commander_id, "count": inc.nags_since_update},
-                )
+            entry = new_entry(
+                incident_id,
+                TimelineKind.NAG,
+                now,
+                f"Update reminder {inc.nags_since_update} sent to "
+                f"{self.chat.user_ref(inc.commander_id)}",
+                data={"commander": inc.commander_id, "count": inc.nags_since_update},
             )
+            s.add(entry)
+            await s.flush()
+            step = f"job:{job_id}" if job_id is not None else f"nag:{entry.id}"
+            for where in (incident.channel_id, incident.commander_id):
+                msg = Message(text=text, incident_id=incident_id, controls=NAG_CONTROLS)
+                await self.outbox.post(
+                    s,
+                    where,
+                    msg,
+                    key=step_key(step, where),
+                    priority=rank(pol, inc),
+                    only_while=WHILE_OPEN,  # resolved meanwhile: a reminder is noise
+                )
             await due_jobs.finish(s, job_id, now)
-            await due_jobs.replan(s, inc, await self.policy.of(inc), now)
+            await due_jobs.replan(s, inc, pol, now)
             await s.commit()
+        self.outbox.wake()

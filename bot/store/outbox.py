@@ -95,11 +95,12 @@ class OutboxStore:
                 select(OutboxRow.id)
                 .where(
                     OutboxRow.state == OutboxState.PENDING,
-                    col(OutboxRow.due_at) <= now,
+                    col(OutboxRow.due_at).is_(None) | (col(OutboxRow.due_at) <= now),
                     ~blocked,
                     ~paced,
                 )
-                .order_by(col(OutboxRow.priority), col(OutboxRow.due_at), col(OutboxRow.id))
+                # Most severe first, then the longest waiting (ids grow with time).
+                .order_by(col(OutboxRow.priority), col(OutboxRow.id))
                 .limit(limit)
             )
             ids = list(res.all())
@@ -112,6 +113,7 @@ class OutboxStore:
                         state=OutboxState.CLAIMED,
                         claimed_by=worker,
                         claimed_at=now,
+                        first_claimed_at=func.coalesce(col(OutboxRow.first_claimed_at), now),
                         attempts=col(OutboxRow.attempts) + 1,
                     )
                 )
@@ -210,7 +212,7 @@ class OutboxStore:
             return res.first()
 
     async def backlog(self, now: datetime, overdue: timedelta) -> tuple[int, int]:
-        """(pending rows, those due for longer than `overdue`): for health and metrics."""
+        """(pending rows, those written longer than `overdue` ago): for health and metrics."""
         async with self.store.session() as s:
             pending = (
                 await s.exec(
@@ -225,7 +227,7 @@ class OutboxStore:
                     .select_from(OutboxRow)
                     .where(
                         OutboxRow.state == OutboxState.PENDING,
-                        col(OutboxRow.due_at) < now - overdue,
+                        col(OutboxRow.created_at) < now - overdue,
                     )
                 )
             ).one()

@@ -186,7 +186,7 @@ class OutboxRow(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         sa.Index("ix_outbox_conversation_id", "conversation", "id"),
-        sa.Index("ix_outbox_state_due", "state", "priority", "due_at"),
+        sa.Index("ix_outbox_state_priority", "state", "priority", "id"),
     )
 
     id: int = Field(default=None, primary_key=True)
@@ -199,11 +199,14 @@ class OutboxRow(SQLModel, table=True):
     coalesce: str | None = Field(default=None, index=True)
     priority: int = 100  # lower first: the most severe incident's rows go first
     state: str = "pending"  # pending|claimed|done|failed
-    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # None: as soon as it may. Set (on the deliverer's clock) when a retry must wait.
+    due_at: datetime | None = _dt()
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     attempts: int = 0
     claimed_by: str | None = None
     claimed_at: datetime | None = _dt()
+    # When it was first tried: a post tried again looks for itself in Slack since then.
+    first_claimed_at: datetime | None = _dt()
     finished_at: datetime | None = _dt()
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     error: str | None = None
