@@ -61,7 +61,7 @@ async def enqueue(session: AsyncSession, row: OutboxRow) -> OutboxRow | None:
     # (SQLite's driver makes savepoints unsafe besides).
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = row.model_dump(exclude={"id"})
-    inserted: Any = await session.exec(  # type: ignore[call-overload]
+    inserted: Any = await session.exec(
         insert(OutboxRow)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["key"])
@@ -106,7 +106,7 @@ class OutboxStore:
             ids = list(res.all())
             claimed: list[OutboxRow] = []
             for row_id in ids:
-                won = await s.exec(  # type: ignore[call-overload]
+                won = await s.exec(
                     update(OutboxRow)
                     .where(col(OutboxRow.id) == row_id, col(OutboxRow.state) == OutboxState.PENDING)
                     .values(
@@ -139,7 +139,7 @@ class OutboxStore:
         async with self.store.session() as s:
             # Write first: a SQLite transaction that reads, then writes, can fail to
             # upgrade its lock under load instead of waiting for it.
-            await s.exec(  # type: ignore[call-overload]
+            await s.exec(
                 update(OutboxRow)
                 .where(col(OutboxRow.id) == row_id)
                 .values(state=OutboxState.DONE, finished_at=now, result=result, error=None)
@@ -155,7 +155,7 @@ class OutboxStore:
     async def retry(self, row_id: int, at: datetime, error: str) -> None:
         """Back to pending, due again at `at` (a transient error: 429, 5xx, timeout)."""
         async with self.store.session() as s:
-            await s.exec(  # type: ignore[call-overload]
+            await s.exec(
                 update(OutboxRow)
                 .where(col(OutboxRow.id) == row_id)
                 .values(state=OutboxState.PENDING, due_at=at, claimed_by=None, error=error)
@@ -166,7 +166,7 @@ class OutboxStore:
         """Given up (a permanent error, or too many attempts): kept, with its reason, and
         no longer holding up its conversation."""
         async with self.store.session() as s:
-            await s.exec(  # type: ignore[call-overload]
+            await s.exec(
                 update(OutboxRow)
                 .where(col(OutboxRow.id) == row_id)
                 .values(state=OutboxState.FAILED, finished_at=now, error=error)
@@ -182,7 +182,7 @@ class OutboxStore:
         if keep:
             dead = dead & col(OutboxRow.id).not_in(list(keep))
         async with self.store.session() as s:
-            res = await s.exec(  # type: ignore[call-overload]
+            res = await s.exec(
                 update(OutboxRow).where(dead).values(state=OutboxState.PENDING, claimed_by=None)
             )
             await s.commit()
