@@ -88,7 +88,7 @@ async def build_services(
     outbox = Outbox(clock.now)
     escalations = Escalations(store, chat, policy_book, clock, outbox)
     timeline = Timeline(store)
-    controls = Controls(store, chat, policy_book, clock, escalations)
+    controls = Controls(store, chat, policy_book, clock, escalations, outbox)
     incidents = Incidents(store, chat, policy_book, clock)
     scheduler = Scheduler(
         store,

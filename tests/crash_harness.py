@@ -236,14 +236,17 @@ class Crashes:
             return None
 
     async def command_answered(self, words: str, user: str, channel: str, answer: str) -> None:
-        """An in-incident command, sent with no crash armed: its ephemeral answer
-        (through response_url, once the work is done) must come."""
+        """An in-incident command, sent with no crash armed: its ephemeral answer must
+        come, in the ack once the change is committed (or, for a report, through
+        response_url once the work is done)."""
         before = len(self.slack.responses)
         r = await self.command(words, user, channel)
         assert r is not None and r.status == 200, f"CRASH_SEED={self.seed}: {words!r}: {r}"
+        in_ack = str((r.json() or {}).get("text")) if r.body else ""
 
         def answered() -> bool:
-            return any(answer in str(a.get("text")) for a in self.slack.responses[before:])
+            later = [str(a.get("text")) for a in self.slack.responses[before:]]
+            return any(answer in text for text in [in_ack, *later])
 
         try:
             await eventually(answered, within=15)

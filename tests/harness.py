@@ -36,6 +36,12 @@ class Bot:
     slack: FakeSlack
     gateway: SlackChat
 
+    async def settled(self) -> None:
+        """Wait until what the bot committed has gone out: a change is acknowledged
+        once committed, and its posts, invites and pins follow from the outbox."""
+        await listeners_done()
+        await self.services.deliverer.run_once()
+
     async def stop(self) -> None:
         await listeners_done()
         await self.runner.cleanup()

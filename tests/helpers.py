@@ -77,8 +77,10 @@ async def say(bot: Bot, text: str, user: str, channel: str) -> str:
         body = r.json()
         assert body is not None, r.body
         assert body["response_type"] == "ephemeral"
+        await bot.settled()  # committed; what it posts follows from the outbox
         return str(body["text"])
     await eventually(lambda: len(bot.slack.responses) > before)
+    await bot.settled()
     answer = bot.slack.responses[before]
     assert answer.get("response_type") == "ephemeral"
     return str(answer["text"])

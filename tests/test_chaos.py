@@ -29,8 +29,10 @@ async def test_a_whole_incident_through_429s_and_5xx(incident: DeclaredIncident)
     assert storm is not None and storm.pins
 
     async def say(text: str, expected: str) -> None:
-        await bot.send.command(text, user=alice, channel=storm.id)
-        await eventually(answered(expected), within=30)
+        r = await bot.send.command(text, user=alice, channel=storm.id)
+        answer = r.json()  # committed, then acknowledged; its posts follow
+        assert answer is not None and expected in answer["text"], r.body
+        await bot.settled()
 
     slack.fail("chat.postMessage", status=429, retry_after=1)
     await say("update identified Found it", "Update posted")

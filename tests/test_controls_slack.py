@@ -48,6 +48,7 @@ async def click(bot: Bot, action: Action, user: str, channel: str, ts: str) -> i
 
 async def answer_after(bot: Bot, before: int) -> str:
     await eventually(lambda: len(bot.slack.responses) > before)
+    await bot.settled()
     answer = bot.slack.responses[before]
     assert answer.get("response_type") == "ephemeral" and answer.get("replace_original") is False
     return str(answer["text"])

@@ -183,6 +183,14 @@ async def test_a_declaration_acknowledged_then_cut_short_is_set_up_by_the_schedu
     assert len(await world.timeline("declared")) == 2 and len(await world.rows("setup")) == 2
 
 
+async def command(world: World, text: str, *, user: str, channel: str) -> None:
+    """An in-incident command: answered in its ack once committed; then its posts go."""
+    r = await world.bot.send.command(text, user=user, channel=channel)
+    answer = r.json()
+    assert answer is not None and answer["response_type"] == "ephemeral", r.body
+    await world.bot.settled()
+
+
 async def _declared(world: World) -> str:
     await world.bot.send.command("SEV-1 Disk full", user=world.alice, channel=world.general)
 
@@ -206,9 +214,7 @@ async def test_a_reminder_cut_short_is_finished_once(world: World, cut: str) -> 
     died after Slack took the post is taken back after the lease and finds it."""
     ch = await _declared(world)
     await world.at(0 * M)  # the page at declaration
-    before = len(world.slack.responses)
-    await world.bot.send.command("ack", user="U0PRIMARY", channel=ch)
-    await eventually(lambda: len(world.slack.responses) > before)
+    await command(world, "ack", user="U0PRIMARY", channel=ch)
     where = ch if cut == "channel" else world.alice
     world.chat.post_to(where, "due a status update")
     await world.at(15 * M)
@@ -268,15 +274,11 @@ async def test_a_page_exists_before_anything_is_sent(
 async def test_a_reminder_cut_short_then_resolved_is_not_sent_twice(world: World) -> None:
     ch = await _declared(world)
     await world.at(0 * M)
-    before = len(world.slack.responses)
-    await world.bot.send.command("ack", user="U0PRIMARY", channel=ch)
-    await eventually(lambda: len(world.slack.responses) > before)
+    await command(world, "ack", user="U0PRIMARY", channel=ch)
     world.chat.post_to(ch, "due a status update")  # dies after Slack took the channel post
     await world.at(15 * M)
     assert world.chat.crashed
-    before = len(world.slack.responses)
-    await world.bot.send.command("resolve Fixed", user=world.alice, channel=ch)
-    await eventually(lambda: len(world.slack.responses) > before)
+    await command(world, "resolve Fixed", user=world.alice, channel=ch)
     await world.at(15 * M + LEASE + M)
 
     # Recorded once; each message out once (the DM went beside the channel post).
@@ -291,16 +293,12 @@ async def test_a_reminder_cut_short_then_resolved_is_not_sent_twice(world: World
 async def test_a_reminder_not_yet_delivered_when_resolved_is_not_sent(world: World) -> None:
     ch = await _declared(world)
     await world.at(0 * M)
-    before = len(world.slack.responses)
-    await world.bot.send.command("ack", user="U0PRIMARY", channel=ch)
-    await eventually(lambda: len(world.slack.responses) > before)
+    await command(world, "ack", user="U0PRIMARY", channel=ch)
     # Slack fails both of the reminder's posts for a while (beyond slack-sdk's retries).
     world.slack.fail("chat.postMessage", error="internal_error", times=2)
     await world.at(15 * M)
     assert world.count(ch, "due a status update") == 0
-    before = len(world.slack.responses)
-    await world.bot.send.command("resolve Fixed", user=world.alice, channel=ch)
-    await eventually(lambda: len(world.slack.responses) > before)
+    await command(world, "resolve Fixed", user=world.alice, channel=ch)
     await world.at(20 * M)
 
     assert world.count(ch, "due a status update") == 0

@@ -2,20 +2,23 @@
 escalate, snooze, resolve. Same use case whether it came by command or by button.
 
 Each one checks first (a refusal changes nothing), then changes the incident, its
-timeline line and its clocks in one transaction, then talks to chat (a failing post
-is logged, never undoes the change).
+timeline line, its clocks and what it tells the channel (posts and invites, as outbox
+rows) in one transaction. The chat hears of it once that commits: a crash loses the
+change and its messages together or neither, and a post Slack refuses is reported
+in the incident by the outbox (bot/incidents/delivery_problems.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.clock import Clock
-from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message
+from bot.incidents.chat import Chat, Message, step_key
 from bot.incidents.checks import Checks
 from bot.incidents.errors import (
     FinalStatus,
@@ -24,12 +27,14 @@ from bot.incidents.errors import (
     NothingToDo,
 )
 from bot.incidents.escalation import Escalations
+from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.policy_words import role_named, severity_named, status_named
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import fmt_time, incident_values
 from bot.planning import due_jobs
 from bot.policy.durations import format_duration
+from bot.policy.model import Policy
 from bot.policy.permissions import Action as PolicyAction
 from bot.policy.templates import render
 from bot.store import jobs
@@ -41,16 +46,8 @@ log = logging.getLogger(__name__)
 SNOOZE_CHOICES = (timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=1))
 
 
-# The channel posts that failed while handling one request (the change itself is kept):
-# whoever made the request is told, instead of a plain "done".
-_failed_posts: ContextVar[list[str] | None] = ContextVar("failed_posts", default=None)
-
-
-def collect_failed_posts() -> list[str]:
-    """Start collecting, for the current request, the error codes of failed posts."""
-    failed: list[str] = []
-    _failed_posts.set(failed)
-    return failed
+# What a change tells the chat: (where, text) posts, "" meaning the incident channel.
+Said = list[tuple[str, str]]
 
 
 class Controls:
@@ -61,12 +58,14 @@ class Controls:
         policy: PolicyBook,
         clock: Clock,
         escalations: Escalations,
+        outbox: Outbox,
     ) -> None:
         self.store = store
         self.chat = chat
         self.policy = policy
         self.clock = clock
         self.escalations = escalations
+        self.outbox = outbox
         self.checks = Checks(store, chat, policy)
 
     async def check(self, incident: Incident, user: str, action: PolicyAction) -> None:
@@ -84,30 +83,63 @@ class Controls:
         mutate: Callable[[Incident], None],
         *,
         data: dict[str, Any] | None = None,
+        say: Callable[[Incident], Said] | None = None,
+        invite: Sequence[str] = (),
     ) -> Incident:
+        """Change the incident, with its timeline line, its clocks and what `say` makes
+        of the changed incident (no reads in there: its values are read before)."""
         now = self.clock.now()
+        pol = await self.policy.of(incident)
         async with self.store.session() as s:
             inc = await s.get(Incident, incident.id)
             assert inc is not None
             mutate(inc)
-            s.add(new_entry(inc.id, kind, now, text, author=user, data=data))
-            await due_jobs.replan(s, inc, (await self.policy.of(incident)), now)
+            entry = new_entry(inc.id, kind, now, text, author=user, data=data)
+            s.add(entry)
+            await s.flush()
+            await due_jobs.replan(s, inc, pol, now)
+            await self._tell(s, pol, inc, entry.id, say(inc) if say else [], invite)
             await s.commit()
-            return inc
+        self.outbox.wake()
+        return inc
 
-    async def _post(self, incident: Incident, text: str, *, controls: bool = False) -> None:
-        if incident.channel_id is None:
-            return
-        msg = Message(
-            text=text, incident_id=incident.id, controls=INCIDENT_CONTROLS if controls else ()
-        )
-        try:
-            await self.chat.post(incident.channel_id, msg)
-        except ChatError as e:
-            log.warning("post in %s failed: %s", incident.channel_id, e.code)
-            failed = _failed_posts.get()
-            if failed is not None:
-                failed.append(e.code)
+    async def _tell(
+        self,
+        s: AsyncSession,
+        pol: Policy,
+        incident: Incident,
+        entry_id: int,
+        said: Said,
+        invite: Sequence[str] = (),
+    ) -> None:
+        """Write a change's messages to the outbox, in the change's transaction, keyed
+        by its timeline line: written once, whatever happens after."""
+        channel = incident.channel_id
+        step = f"tl:{entry_id}"
+        priority = rank(pol, incident)
+        if channel and invite:
+            await self.outbox.invite(
+                s,
+                channel,
+                invite,
+                key=step_key(step, channel, "invite"),
+                incident_id=incident.id,
+                priority=priority,
+                report="Problems",
+            )
+        for n, (where, text) in enumerate(said):
+            target = where or channel
+            if target is None:  # no channel (its set-up failed): nothing to tell it
+                continue
+            await self.outbox.post(
+                s,
+                target,
+                Message(text=text, incident_id=incident.id),
+                key=step_key(step, target, str(n)),
+                priority=priority,
+                problem=f"could not post in {self.chat.channel_ref(target)}",
+                report="Problems",
+            )
 
     # -- the controls ----------------------------------------------------------------
 
@@ -136,15 +168,19 @@ class Controls:
             if new_status and new_status != incident.status
             else None
         )
-        inc = await self._change(incident, user, TimelineKind.UPDATE, text, apply, data=change)
-        values = incident_values(pol, inc, self.chat, await self.store.roles(inc.id))
-        values["update"] = self.chat.literal(text)
-        values["now"] = fmt_time(now, pol.timezone)
-        values["update_number"] = str(
-            len(await self.store.entry_times(inc.id, TimelineKind.UPDATE))
+        roles = await self.store.roles(incident.id)
+        number = len(await self.store.entry_times(incident.id, TimelineKind.UPDATE)) + 1
+
+        def say(inc: Incident) -> Said:
+            values = incident_values(pol, inc, self.chat, roles)
+            values["update"] = self.chat.literal(text)
+            values["now"] = fmt_time(now, pol.timezone)
+            values["update_number"] = str(number)
+            return [("", render(pol.templates.update, values))]
+
+        return await self._change(
+            incident, user, TimelineKind.UPDATE, text, apply, data=change, say=say
         )
-        await self._post(inc, render(pol.templates.update, values))
-        return inc
 
     async def set_status(self, incident: Incident, user: str, status: str) -> Incident:
         await self.checks.check(incident, user, "update")
@@ -157,14 +193,17 @@ class Controls:
             inc.status = new
 
         old = incident.status
-        inc = await self._change(
-            incident, user, TimelineKind.STATUS, f"Status {old} → {new}", apply
+        line = (
+            f"Status: *{old.capitalize()}* → *{new.capitalize()}* (by {self.chat.user_ref(user)})"
         )
-        await self._post(
-            inc,
-            f"Status: *{old.capitalize()}* → *{new.capitalize()}* (by {self.chat.user_ref(user)})",
+        return await self._change(
+            incident,
+            user,
+            TimelineKind.STATUS,
+            f"Status {old} → {new}",
+            apply,
+            say=lambda _: [("", line)],
         )
-        return inc
 
     async def set_severity(self, incident: Incident, user: str, severity: str) -> Incident:
         await self.checks.check(incident, user, "severity")
@@ -177,22 +216,26 @@ class Controls:
         def apply(inc: Incident) -> None:
             inc.severity, inc.severity_since = sev.name, now
 
-        inc = await self._change(
-            incident, user, TimelineKind.SEVERITY, f"Severity {old} → {sev.name}", apply
-        )
         cadence = format_duration(sev.update_every) if sev.update_every else "as needed"
-        await self._post(
-            inc,
+        line = (
             f"Severity: *{old}* → *{sev.name}* ({sev.label}) by "
             f"{self.chat.user_ref(user)}. Updates now every {cadence}; "
-            "escalation re-planned.",
+            "escalation re-planned."
         )
-        return inc
+        return await self._change(
+            incident,
+            user,
+            TimelineKind.SEVERITY,
+            f"Severity {old} → {sev.name}",
+            apply,
+            say=lambda _: [("", line)],
+        )
 
     async def ack(self, incident: Incident, user: str) -> int:
         if incident.resolved_at is not None:
             raise IncidentClosed(f"{incident.number} is resolved: nothing to acknowledge.")
         now = self.clock.now()
+        pol = await self.policy.of(incident)
         async with self.store.session() as s:
             open_pages = [p for p in await jobs.pages_of(s, incident.id) if p.acked_at is None]
             if not open_pages:
@@ -206,16 +249,19 @@ class Controls:
             inc = await s.get(Incident, incident.id)
             assert inc is not None
             inc.acknowledged_at = inc.acknowledged_at or now
-            levels = (await self.policy.of(incident)).escalation.levels
+            levels = pol.escalation.levels
             names = ", ".join(levels[p.level].name for p in open_pages if p.level < len(levels))
-            s.add(new_entry(inc.id, TimelineKind.ACK, now, f"Acknowledged: {names}", author=user))
-            await due_jobs.replan(s, inc, (await self.policy.of(incident)), now)
+            entry = new_entry(inc.id, TimelineKind.ACK, now, f"Acknowledged: {names}", author=user)
+            s.add(entry)
+            await s.flush()
+            await due_jobs.replan(s, inc, pol, now)
+            line = (
+                f":white_check_mark: {self.chat.user_ref(user)} acknowledged "
+                f"({names}); that escalation timer stopped."
+            )
+            await self._tell(s, pol, inc, entry.id, [("", line)])
             await s.commit()
-        await self._post(
-            inc,
-            f":white_check_mark: {self.chat.user_ref(user)} acknowledged "
-            f"({names}); that escalation timer stopped.",
-        )
+        self.outbox.wake()
         return len(open_pages)
 
     async def set_commander(self, incident: Incident, by: str, user: str) -> Incident:
@@ -226,20 +272,19 @@ class Controls:
         def apply(inc: Incident) -> None:
             inc.commander_id = user
 
-        inc = await self._change(
+        line = (
+            f":crown: {self.chat.user_ref(user)} is now the incident "
+            f"commander (handed over by {self.chat.user_ref(by)})."
+        )
+        return await self._change(
             incident,
             by,
             TimelineKind.COMMANDER,
             f"Command handed to {self.chat.user_ref(user)}",
             apply,
+            say=lambda _: [("", line)],
+            invite=[user],
         )
-        await self._invite(inc, user)
-        await self._post(
-            inc,
-            f":crown: {self.chat.user_ref(user)} is now the incident "
-            f"commander (handed over by {self.chat.user_ref(by)}).",
-        )
-        return inc
 
     async def assign_role(self, incident: Incident, by: str, role: str, user: str) -> Incident:
         await self.checks.check(incident, by, "role")
@@ -255,21 +300,14 @@ class Controls:
             else:
                 row.user_id, row.assigned_at = user, now
             s.add(row)
-            s.add(
-                new_entry(
-                    incident.id,
-                    TimelineKind.ROLE,
-                    now,
-                    f"{name}: {self.chat.user_ref(user)}",
-                    author=by,
-                )
-            )
+            who = self.chat.user_ref(user)
+            entry = new_entry(incident.id, TimelineKind.ROLE, now, f"{name}: {who}", author=by)
+            s.add(entry)
+            await s.flush()
+            line = f"{who} is now *{name}* (assigned by {self.chat.user_ref(by)})."
+            await self._tell(s, pol, incident, entry.id, [("", line)], invite=[user])
             await s.commit()
-        await self._invite(incident, user)
-        await self._post(
-            incident,
-            f"{self.chat.user_ref(user)} is now *{name}* (assigned by {self.chat.user_ref(by)}).",
-        )
+        self.outbox.wake()
         return incident
 
     async def note(self, incident: Incident, user: str, text: str) -> None:
@@ -319,25 +357,19 @@ class Controls:
         def apply(inc: Incident) -> None:
             inc.resolved_at, inc.summary, inc.status = now, summary, pol.statuses.final
 
-        inc = await self._change(incident, user, TimelineKind.RESOLVE, summary, apply)
-        values = incident_values(pol, inc, self.chat, await self.store.roles(inc.id))
-        await self._post(inc, render(pol.templates.resolution, values))
-        if pol.channel.announce and not inc.private:
-            try:
-                await self.chat.post(
-                    pol.channel.announce,
-                    Message(
-                        text=f":white_check_mark: {inc.number} resolved: *{values['title']}* "
-                        f"({inc.severity}) after {values['duration']}.",
-                        incident_id=inc.id,
-                    ),
-                )
-            except ChatError as e:
-                log.warning("resolution announcement failed: %s", e.code)
-        return inc
+        roles = await self.store.roles(incident.id)
 
-    async def _invite(self, incident: Incident, user: str) -> None:
-        if incident.channel_id:
-            failed = await self.chat.invite(incident.channel_id, [user])
-            if failed:
-                log.warning("could not invite %s: %s", user, failed)
+        def say(inc: Incident) -> Said:
+            values = incident_values(pol, inc, self.chat, roles)
+            said = [("", render(pol.templates.resolution, values))]
+            if pol.channel.announce and not inc.private:
+                said.append(
+                    (
+                        pol.channel.announce,
+                        f":white_check_mark: {inc.number} resolved: *{values['title']}* "
+                        f"({inc.severity}) after {values['duration']}.",
+                    )
+                )
+            return said
+
+        return await self._change(incident, user, TimelineKind.RESOLVE, summary, apply, say=say)

@@ -110,8 +110,9 @@ async def _submit_update(a: Asked, form: Form, ack: AsyncAck) -> None:
     publish = form.checked(Field.PUBLISH)
     if publish and not await a.services.publisher.may(a.on, a.user):
         raise NotAllowed("You may not publish this incident.", field=Field.PUBLISH)
-    await ack()
+    # Committed (with its post) before the modal closes: a crash after the ack loses nothing.
     await a.services.controls.update(a.on, a.user, text, status)
+    await ack()
     if publish:
         public = form.value(Field.PUBLIC_TEXT) or await a.services.publisher.draft(
             a.on, status, text
@@ -134,8 +135,8 @@ async def _submit_severity(a: Asked, form: Form, ack: AsyncAck) -> None:
     severity = form.value(Field.SEVERITY)
     if a.policy.severity(severity) is None or severity == a.on.severity:
         raise UnknownSeverity(f"Pick a severity other than {a.on.severity}.")
-    await ack()
     await a.services.controls.set_severity(a.on, a.user, severity)
+    await ack()
     return None
 
 
@@ -161,8 +162,8 @@ async def _submit_resolve(a: Asked, form: Form, ack: AsyncAck) -> None:
             "Say what fixed it: the summary goes in the postmortem.", field=Field.SUMMARY
         )
     await a.check()
-    await ack()
     await a.services.controls.resolve(a.on, a.user, summary)
+    await ack()
     return None
 
 
@@ -179,8 +180,8 @@ async def _submit_snooze(a: Asked, form: Form, ack: AsyncAck) -> None:
     if duration is None:
         raise IncidentError("Pick 15m, 30m or 1h.", field=Field.DURATION)
     await a.check()
-    await ack()
     await a.services.controls.snooze(a.on, a.user, duration)
+    await ack()
     return None
 
 

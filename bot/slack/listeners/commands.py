@@ -9,7 +9,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents.controls import collect_failed_posts
 from bot.incidents.errors import IncidentError, NotAllowed, NotInIncidentChannel
 from bot.services import Services
 from bot.slack import command as cmd
@@ -155,12 +154,15 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack()
             await open_publish_modal(services, client, body, scope, parsed)
             return
-        await ack()
-        failed = collect_failed_posts()
+        if isinstance(parsed, (cmd.Timeline, cmd.Postmortem)):
+            # Reports read and may upload a file: longer than Slack's 3 s, and they change
+            # nothing, so they answer after the ack.
+            await ack()
+            text = await in_incident(services, parsed, scope.incident, user)
+            await respond(response_type="ephemeral", replace_original=False, text=text)
+            return
+        # A change is committed, with what it tells the channel, before it is
+        # acknowledged: the confirmation is the ack, and a crash before it loses nothing
+        # the user was told of. (Its posts go out from the outbox right after.)
         text = await in_incident(services, parsed, scope.incident, user)
-        if failed:
-            text += (
-                f"\n:warning: It is recorded, but posting in the channel failed (`{failed[0]}`): "
-                "tell the channel yourself; running the command again would record it twice."
-            )
-        await respond(response_type="ephemeral", replace_original=False, text=text)
+        await ack(response_type="ephemeral", text=text)
