@@ -7,13 +7,14 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.ops.logs import configure as configure_logs
 from bot.policy.errors import PolicyInvalid
 from bot.policy.loader import LoadedPolicy, load_policy
-from bot.settings import Settings, SettingsError
+from bot.settings import Role, Settings, SettingsError
 
 if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
@@ -41,6 +42,7 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    settings = replace(settings, role=Role(args.role))
     try:
         settings.require_slack()
     except SettingsError as e:
@@ -109,7 +111,7 @@ async def preflight(settings: Settings, loaded: LoadedPolicy, client: AsyncWebCl
         startup.check_database(settings.database_url),
         startup.check_bot_token(client, settings),
     ]
-    if settings.socket_mode:
+    if settings.socket_mode and settings.role is not Role.WORKER:  # a worker takes no events
         checks.append(startup.check_app_token(settings))
     for outcome in await asyncio.gather(*checks, return_exceptions=True):
         if isinstance(outcome, startup.StartupProblem):
@@ -212,6 +214,13 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser(
         "serve", help="run the bot (HTTP on $PORT, or Socket Mode with SLACK_APP_TOKEN)"
+    )
+    s.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.ALL.value,
+        help="all (default): everything in one process; web: acknowledge and commit only; "
+        "worker: fire due rows and deliver (several of each on one PostgreSQL database)",
     )
     s.set_defaults(func=cmd_serve)
     v = sub.add_parser("validate", help="check policies; errors name file, line and field")

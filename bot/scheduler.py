@@ -210,7 +210,7 @@ class Scheduler:
             return await self._settle(job_id, channel, since)
         try:
             if kind == due_jobs.SETUP:
-                await self.incidents.resume_setup(incident_id, job_id, retry_since or now)
+                await self.incidents.resume_setup(incident_id, job_id, retry_since)
             elif kind == Kind.NAG:
                 await self.nags.nag(incident_id, job_id=job_id, retry_since=retry_since)
             else:
@@ -302,8 +302,9 @@ class Scheduler:
         except TimeoutError:
             log.warning("stopping with a pass still under way; its rows come back after the lease")
         # Only now: APScheduler's asyncio executor cancels a job still running at shutdown.
+        started = self._aps is not None
         self.stop()
-        if self.deliverer is not None:  # what the last pass wrote still goes out
+        if self.deliverer is not None and started:  # what the last pass wrote still goes out
             await self.deliverer.run_once()
             await self.deliverer.drain()
 

@@ -26,6 +26,7 @@ from bot.ops import metrics
 from bot.ops.health import healthz_body
 from bot.ops.routes import add_ops_routes
 from bot.services import Services
+from bot.settings import Role
 from bot.slack import errors, listeners
 from bot.slack.ids import EVENT_CALLBACK, SOCKET_EVENTS_API, Event
 from bot.statuspage.page import add_routes as add_status_routes
@@ -161,11 +162,14 @@ def build_web(
 ) -> web.Application:
     app = web.Application()
     app[SERVICES_KEY] = services
+    app.router.add_get("/healthz", healthz)
+    add_ops_routes(app, services)
+    if services.settings.role is Role.WORKER:
+        # A worker takes no requests from Slack or readers: health and metrics only.
+        return app
     app[BOLT_KEY] = bolt or build_bolt(services, client)
     app[RECORDER_KEY] = build_bolt(services, client, recorder=True)
     app.router.add_post("/slack/events", slack_events)
-    app.router.add_get("/healthz", healthz)
-    add_ops_routes(app, services)
     add_status_routes(app, services.status_page)
     return app
 
@@ -195,24 +199,29 @@ async def watch_policy(services: Services) -> None:
 
 async def serve_forever(services: Services, client: AsyncWebClient) -> None:
     settings = services.settings
+    role = settings.role
     reloader = asyncio.create_task(watch_policy(services))
-    bolt = build_bolt(services, client)
-    # In Socket Mode /healthz still answers on $PORT so platforms can probe the process.
+    bolt = None if role is Role.WORKER else build_bolt(services, client)
+    # In Socket Mode, and in a worker, /healthz still answers on $PORT for the platform.
     web_app = build_web(services, client, bolt)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", settings.port).start()
-    # Commands are answered at once; what fell due while the bot was down fires now,
-    # once, in the scheduler's first pass; then it wakes 4 times a second.
-    services.scheduler.start()
+    if role is not Role.WEB:
+        # What fell due while the bot was down fires now, once, in the scheduler's first
+        # pass; then it wakes 4 times a second, and the outbox is delivered as it fills.
+        services.scheduler.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     handler = None
     try:
-        if settings.socket_mode:
-            assert settings.slack_app_token is not None
+        if role is Role.WORKER:
+            log.info("worker: firing due rows and delivering; GET /healthz, /metrics on %d",
+                     settings.port)  # fmt: skip
+        elif settings.socket_mode:
+            assert settings.slack_app_token is not None and bolt is not None
             handler = socket_mode_handler(bolt, web_app[RECORDER_KEY], settings.slack_app_token)
             await handler.connect_async()
             log.info("Socket Mode; /healthz and /metrics on port %d", settings.port)
@@ -221,7 +230,7 @@ async def serve_forever(services: Services, client: AsyncWebClient) -> None:
                 "listening on port %d: POST /slack/events, GET /healthz, GET /metrics",
                 settings.port,
             )
-        # SIGTERM drains in both modes: no new envelopes, finish what is claimed.
+        # SIGTERM drains in every mode: no new envelopes, finish what is claimed.
         await stop.wait()
         log.info("stopping: finishing the reminders under way")
         if handler is not None:

@@ -22,7 +22,7 @@ from bot.incidents.timeline import Timeline
 from bot.ops.health import SelfCheck
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.scheduler import Scheduler
-from bot.settings import Settings
+from bot.settings import Role, Settings
 from bot.statuspage.page import StatusPage
 from bot.store.engine import make_engine, migrate
 from bot.store.outbox import OutboxStore
@@ -111,7 +111,11 @@ async def build_services(
     deliverer.on_done[REPORT_INVITES] = problems.invites_done
     deliverer.on_failed.append(problems.failed)
     deliverer.guards[WHILE_OPEN] = problems.while_open
-    outbox.on_commit(deliverer.wake)
+    if settings.role is not Role.WEB:
+        # What this process commits, it delivers at once; a web process leaves its rows
+        # (and its declarations' set-ups) to the workers, which poll for them.
+        outbox.on_commit(deliverer.wake)
+    incidents.sets_up = settings.role is not Role.WEB
     scheduler.deliverer = deliverer
     access = Access(store, chat)
     # A declaration's set-up is claimed by this process's worker: a crash hands it back.

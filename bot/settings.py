@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///incident-bot.db"
@@ -16,6 +17,15 @@ class SettingsError(Exception):
     """A setting is missing or malformed; the message tells the operator what to set."""
 
 
+class Role(StrEnum):
+    """What one `serve` process does (`--role`). Several of each share one PostgreSQL
+    database; `all` alone works on the SQLite default."""
+
+    ALL = "all"  # everything in one process
+    WEB = "web"  # acknowledge and commit: requests in, rows written, nothing sent
+    WORKER = "worker"  # fire due rows, set up channels, deliver the outbox
+
+
 @dataclass(frozen=True)
 class Settings:
     slack_bot_token: str | None = None
@@ -25,6 +35,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     policy_path: str = DEFAULT_POLICY
     port: int = 3000
+    role: Role = Role.ALL
     # How long a claimed reminder may stay unfinished before another process (or this
     # one, restarted) takes it back: it must outlast the slowest send, retries included.
     claim_lease: float = 120.0

@@ -31,8 +31,10 @@ class BotProcess:
         policy: Path,
         log: Path,
         env: dict[str, str] | None = None,
+        role: str = "all",
     ) -> None:
-        """`env`: extra environment variables for the process (they win over the rest)."""
+        """`env`: extra environment variables for the process (they win over the rest);
+        `role`: serve's --role."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.send = SlackSender(f"{self.url}/slack/events", SIGNING_SECRET, slack)
@@ -49,7 +51,7 @@ class BotProcess:
         self.log = log
         self._out = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
+            [sys.executable, "-m", "bot", "serve", "--role", role],
             cwd=ROOT,
             env=process_env,
             stdout=self._out,

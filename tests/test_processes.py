@@ -182,3 +182,37 @@ async def test_two_replicas_on_postgres_fire_every_nag_and_escalation_once(
         assert 1 <= len(page_posts) <= 2, ch.name  # each level paged at most once
     # Both replicas did part of the work.
     assert len({claimed_by.split(":")[1] for *_, claimed_by in rows}) == 2
+
+
+async def test_a_web_process_commits_and_a_worker_sends(
+    slack: FakeSlack, pg_url: str, tmp_path: Path
+) -> None:
+    """`--role web` acknowledges and commits; `--role worker` sets channels up, fires the
+    clocks and delivers the outbox; they meet only in the database."""
+    alice = slack.add_user("alice")
+    general = slack.add_channel("general", members=[alice])
+    web = BotProcess(slack, pg_url, POLICY, tmp_path / "web.log", role="web")
+    worker = BotProcess(slack, pg_url, POLICY, tmp_path / "worker.log", role="worker")
+    try:
+        await asyncio.gather(web.ready(within=60), worker.ready(within=60))
+        r = await web.send.command("SEV1 Split roles", user=alice, channel=general)
+        assert r.status == 200 and "Declaring" in str((r.json() or {}).get("text")), r.body
+        ch = await eventually(
+            lambda: next((c for c in slack.channels.values() if "split-roles" in c.name), None),
+            within=30,
+        )
+        await eventually(lambda: ch.pins, within=30)
+        assert alice in ch.members
+        r = await web.send.command("update identified Found it", user=alice, channel=ch.id)
+        assert "Update posted" in str((r.json() or {}).get("text")), r.body
+        await eventually(lambda: any("Found it" in m.text for m in ch.messages), within=30)
+        await eventually(lambda: nags(slack, ch.id) >= 1, within=30)  # the worker's clocks
+        # A worker answers no Slack request; a web process fires nothing.
+        assert (await worker.send.command("help", user=alice, channel=general)).status == 404
+    finally:
+        web.stop()
+        worker.stop()
+    web_log, worker_log = web.log.read_text(), worker.log.read_text()
+    assert "the web role" in web_log and "the worker role" in worker_log
+    assert "setting up INC-1" in worker_log and "setting up" not in web_log
+    assert "update reminder sent" not in web_log.lower()

@@ -53,6 +53,8 @@ class Incidents:
         # (the scheduler's: its lease must not take back a set-up that is merely slow).
         self.worker = "incidents"
         self.in_flight: set[int] = set()
+        # False in a web process: a declaration's set-up is left to a worker's scheduler.
+        self.sets_up = True
         self.writer = IncidentWriter(store)
         self.setup = ChannelSetUp(store, chat, policy)
 
@@ -138,6 +140,13 @@ class Incidents:
         """Accept a declaration just opened, then create, populate and announce its
         channel."""
         outcome = DeclareOutcome(opened.incident)
+        if not self.sets_up:
+            await self.accept(opened.incident, None)  # its set-up row waits for a worker
+            outcome.pending = (
+                "A worker is creating its channel: it appears in a moment "
+                "(`/incident list` shows it)."
+            )
+            return outcome
         job = await self.accept(opened.incident, self.worker)
         if job is None:  # the scheduler took it over: this process was too slow
             outcome.problems.append(
@@ -148,16 +157,23 @@ class Incidents:
         await self._set_up_channel(outcome, opened.severity, job, None)
         return outcome
 
-    async def resume_setup(self, incident_id: int, job_id: int, retry_since: datetime) -> None:
-        """Finish the set-up of a declaration whose process died half way: steps done
-        already (channel, announcement, pins, posts) are found and not done again."""
+    async def resume_setup(
+        self, incident_id: int, job_id: int, retry_since: datetime | None
+    ) -> None:
+        """Set up a declaration left to the scheduler (by a web process, or one that died
+        before accepting it: `retry_since` None, nothing was done), or finish one whose
+        process died half way: steps done already (channel, announcement, pins, posts)
+        are found and not done again."""
         incident = await self.store.get(incident_id)
         if incident is None:
             return
         sev = (await self.policy.of(incident)).severity(incident.severity)
         if sev is None:  # the severity left the policy meanwhile: keep what was stored
             sev = self.policy.policy.severities[0]
-        log.info("finishing the set-up of %s after a restart", incident.number)
+        if retry_since is None:
+            log.info("setting up %s", incident.number)
+        else:
+            log.info("finishing the set-up of %s after a restart", incident.number)
         await self._set_up_channel(DeclareOutcome(incident), sev, job_id, retry_since)
 
     async def _set_up_channel(

@@ -29,6 +29,8 @@ MAX_TIMEOUTS = 3
 class DeclareOutcome:
     incident: Incident
     problems: list[str] = field(default_factory=list)
+    # Set when the set-up was left to another process: what the declarer is told instead.
+    pending: str | None = None
 
 
 class ChannelSetUp:

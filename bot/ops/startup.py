@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.ops.slack_metrics import error_code
 from bot.policy.model import Policy
-from bot.settings import Settings, redact_url
+from bot.settings import Role, Settings, redact_url
 from bot.store.backlog import ping
 from bot.store.engine import make_engine
 
@@ -154,7 +154,12 @@ def _enabled_groups(listed: Iterable[dict[str, Any]]) -> set[str]:
 
 
 def start_line(settings: Settings, policy_path: str, policy_name: str, version: str) -> str:
-    mode = "Socket Mode" if settings.socket_mode else f"HTTP on port {settings.port}"
+    if settings.role is Role.WORKER:
+        mode = f"the worker role (health on port {settings.port})"
+    else:
+        mode = "Socket Mode" if settings.socket_mode else f"HTTP on port {settings.port}"
+        if settings.role is Role.WEB:
+            mode += ", the web role"
     return (
         f"serving policy {policy_path} ({policy_name}, version {version[:12]})"
         f" on database {redact_url(settings.database_url)} in {mode}"

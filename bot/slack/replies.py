@@ -16,6 +16,10 @@ from bot.store.tables import Incident
 
 def declare_reply(outcome: DeclareOutcome) -> str:
     inc = outcome.incident
+    if outcome.pending:
+        return f"{inc.number} declared: *{mrkdwn.escape(inc.title)}* ({inc.severity}). " + (
+            outcome.pending
+        )
     where = mrkdwn.channel(inc.channel_id) if inc.channel_id else "(no channel)"
     text = f"{inc.number} declared: *{mrkdwn.escape(inc.title)}* ({inc.severity}) in {where}."
     if outcome.problems:
