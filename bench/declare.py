@@ -1,12 +1,15 @@
 """Slash-command ack latency and declare end to end.
 
-    python -m bench.declare [--declarations 200] [--json bench/results/declare.json]
+    python -m bench.declare [--declarations 200] [--split] [--json bench/results/declare.json]
 
 Starts the fake Slack server, the real bot (`python -m bot serve`) and, as the framework
 floor, a bare Bolt app that only acks (bench/floor_app.py), both in their own process.
 Sends N signed `/incident SEV1 ...` at once to each and reports, per server, the HTTP
 ack latency p50/p99; for the bot also command-to-pinned-announcement p50/p95 and Web
-API calls per declaration. Figures from one run; nothing here asserts a time.
+API calls per declaration. With --split the bot is two processes on one database,
+`serve --role web` taking the commands and `serve --role worker` setting the channels
+up (SQLite file, or a fresh PostgreSQL database when BENCH_POSTGRES_URL is set). Figures
+from one run; nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ async def burst(sender: SlackSender, n: int, users: list[str], channel: str) -> 
     return list(await asyncio.gather(*(one(i) for i in range(n))))
 
 
-async def run(n: int) -> dict[str, Any]:
+async def run(n: int, split: bool = False, db_url: str | None = None) -> dict[str, Any]:
     async with FakeSlack.from_manifest(ROOT / "manifest.yml") as slack:
         users = [slack.add_user(f"responder{i}") for i in range(20)]
         slack.add_user("lead", id="U0LEAD")
@@ -71,14 +74,20 @@ async def run(n: int) -> dict[str, Any]:
             floor_sender = SlackSender(
                 f"http://127.0.0.1:{env['PORT']}/slack/events", SIGNING_SECRET, slack
             )
+            url = db_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
+            policy = ROOT / "tests/policies/test.yaml"
             bot = BotProcess(
-                slack,
-                f"sqlite+aiosqlite:///{tmp}/bench.db",
-                ROOT / "tests/policies/test.yaml",
-                Path(tmp) / "bot.log",
+                slack, url, policy, Path(tmp) / "bot.log", role="web" if split else "all"
+            )
+            worker = (
+                BotProcess(slack, url, policy, Path(tmp) / "worker.log", role="worker")
+                if split
+                else None
             )
             try:
                 await bot.ready()
+                if worker is not None:
+                    await worker.ready()
                 await asyncio.sleep(1)  # the floor app starts too
                 await burst(floor_sender, 10, users, general)  # warm both up
                 floor_ms = await burst(floor_sender, n, users, general)
@@ -102,6 +111,8 @@ async def run(n: int) -> dict[str, Any]:
                 ]
             finally:
                 bot.stop()
+                if worker is not None:
+                    worker.stop()
                 floor.terminate()
                 floor.wait(10)
     per_declaration = len(declare_calls) / n
@@ -110,6 +121,7 @@ async def run(n: int) -> dict[str, Any]:
         by_method[c.method] = by_method.get(c.method, 0) + 1
     return {
         "declarations": n,
+        "roles": "web + worker" if split else "all",
         "floor_ack_p50_ms": round(statistics.median(floor_ms), 1),
         "floor_ack_p99_ms": round(pct(floor_ms, 99), 1),
         "bot_ack_p50_ms": round(statistics.median(bot_ms), 1),
@@ -125,10 +137,20 @@ async def run(n: int) -> dict[str, Any]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--declarations", type=int, default=200)
+    p.add_argument("--split", action="store_true", help="a web and a worker process")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
-    result = asyncio.run(run(args.declarations))
-    report(result, args.json)
+
+    async def go() -> dict[str, Any]:
+        server = os.environ.get("BENCH_POSTGRES_URL")
+        if args.split and server:
+            from bench.__main__ import fresh_database
+
+            async with fresh_database(server) as url:
+                return await run(args.declarations, split=True, db_url=url)
+        return await run(args.declarations, split=args.split)
+
+    report(asyncio.run(go()), args.json)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from bot.clock import VirtualClock
+from bot.deliverer import Deliverer
 from bot.ops.health import SelfCheck
+from bot.store.outbox import OutboxStore
 from bot.store.tables import DueJob
 from tests.harness import Bot, eventually
 from tests.ops_world import POLICY, clocks_bot, clocks_slack, declare
@@ -57,6 +59,27 @@ async def test_due_rows_nobody_fires_fail_the_check(
     await b.services.scheduler.run_due()  # a worker fires them: healthy again
     assert (await b.services.health.run()).ok
     assert (await status_of(b.url))[0] == 200
+
+
+async def test_outbox_rows_nobody_delivers_fail_the_check(
+    slack: FakeSlack, bot: tuple[Bot, VirtualClock]
+) -> None:
+    b, clock = bot
+    alice = await declare(slack, b)
+    await b.settled()
+    # A change committed while nothing delivers (a web process, and no worker running).
+    await b.services.deliverer.drain()
+    ch = (await b.services.store.list_open())[0].channel_id
+    assert ch is not None
+    r = await b.send.command("update identified Found it", user=alice, channel=ch)
+    assert r.status == 200
+    assert (await b.services.health.run()).ok, "just written: not late yet"
+    clock.advance(timedelta(seconds=b.services.settings.overdue_after + 1))
+    verdict = await b.services.health.run()
+    assert any("not sent" in r for r in verdict.reasons), verdict
+    worker = Deliverer(OutboxStore(b.services.store), b.services.chat, clock, worker="w2")
+    await worker.run_once()  # a worker delivers it: healthy again
+    assert not any("not sent" in r for r in (await b.services.health.run()).reasons)
 
 
 async def test_a_claim_past_its_lease_fails_the_check(

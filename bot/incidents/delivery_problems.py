@@ -45,20 +45,25 @@ class DeliveryProblems:
         return incident is not None and incident.resolved_at is None
 
     async def failed(self, row: OutboxRow, code: str) -> None:
-        """A row given up: say so in its incident's channel (unless that is where it failed)."""
+        """A row given up: say so in its incident's channel, or, when that is where it
+        failed (the bot was removed, the channel archived), to the commander by DM."""
         problem, report = row.payload.get("problem"), row.payload.get("report")
         if row.incident_id is None or not problem or not report:
             return
         async with self.store.session() as s:
             incident = await s.get(Incident, row.incident_id)
-            if incident is None or incident.channel_id in (None, row.conversation):
+            if incident is None or incident.channel_id is None:
                 log.warning("%s for INC-%s: %s (not reported)", problem, row.incident_id, code)
                 return
-            message = Message(text=f"{report}:\n• {problem}: `{code}`", incident_id=incident.id)
+            text = f"{report} in {incident.number}:\n• {problem}: `{code}`"
+            where = incident.channel_id
+            if where == row.conversation:
+                where = incident.commander_id
+                text += " (what it said is recorded in the timeline; tell the channel yourself)"
             await self.outbox.post(
                 s,
-                incident.channel_id,
-                message,
+                where,
+                Message(text=text, incident_id=incident.id),
                 key=step_key(row.key, "problems"),
                 priority=row.priority,
             )

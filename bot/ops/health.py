@@ -4,8 +4,9 @@ monitor that stops hearing it pages a person (a dead man's switch): a bot that i
 wedged or locked out of Slack cannot ping, whatever it would say about itself.
 
 Checks: the database answers; no due row is overdue past the threshold (the scheduler
-is stuck or every worker is gone); no claim is long past its lease (a process died
-mid-fire and nobody took its work back); Slack answers auth.test (reachable, token accepted).
+is stuck or every worker is gone), nor any outbox row (nobody delivers); no claim is
+long past its lease (a process died mid-fire and nobody took its work back); Slack
+answers auth.test (reachable, token accepted).
 """
 
 from __future__ import annotations
@@ -111,9 +112,16 @@ class SelfCheck:
                 f"{b.overdue} due row(s) overdue by more than {_seconds(self.overdue_after)}"
                 f" (the oldest by {_seconds(late)}): no worker is firing them"
             )
-        if b.stale_claims:
+        if b.outbox_overdue:
             reasons.append(
-                f"{b.stale_claims} claim(s) past their lease of {_seconds(self.lease)} by more"
+                f"{b.outbox_overdue} post(s), DM(s) or invite(s) written more than"
+                f" {_seconds(self.overdue_after)} ago and not sent: no worker is delivering,"
+                " or Slack keeps refusing"
+            )
+        if b.stale_claims or b.outbox_stale_claims:
+            reasons.append(
+                f"{b.stale_claims + b.outbox_stale_claims} claim(s) past their lease of"
+                f" {_seconds(self.lease)} by more"
                 f" than {_seconds(self.overdue_after)}: a process died mid-fire and no worker"
                 " took its work back"
             )

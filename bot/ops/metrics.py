@@ -44,6 +44,12 @@ CLAIMS_STALE = Gauge(
     "incident_bot_claims_past_lease",
     "Claimed due rows held past the lease and the threshold (nobody took them back)",
 )
+OUTBOX_PENDING = Gauge(
+    "incident_bot_outbox_rows_pending", "Outbox rows (posts, DMs, invites) waiting to be sent"
+)
+OUTBOX_OVERDUE = Gauge(
+    "incident_bot_outbox_rows_overdue", "Outbox rows written longer ago than the threshold"
+)
 SLACK_CALLS = Counter("incident_bot_slack_calls", "Slack Web API calls", ["method"])
 SLACK_ERRORS = Counter(
     "incident_bot_slack_errors",
@@ -82,7 +88,9 @@ def set_backlog(b: Backlog) -> None:
     DUE_PENDING.set(b.pending)
     DUE_NOW.set(b.due)
     DUE_OVERDUE.set(b.overdue)
-    CLAIMS_STALE.set(b.stale_claims)
+    CLAIMS_STALE.set(b.stale_claims + b.outbox_stale_claims)
+    OUTBOX_PENDING.set(b.outbox_pending)
+    OUTBOX_OVERDUE.set(b.outbox_overdue)
 
 
 async def read_backlog(

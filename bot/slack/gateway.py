@@ -83,8 +83,6 @@ async def close_client(client: AsyncWebClient) -> None:
         await client.session.close()
 
 
-
-
 class SlackChat:
     def __init__(self, client: AsyncWebClient, pacer: Pacer | None = None) -> None:
         self.client = client

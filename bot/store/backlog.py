@@ -10,11 +10,11 @@ from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
+from bot.store.outbox import OutboxState
 from bot.store.repo import Store
-from bot.store.tables import DueJob
+from bot.store.tables import DueJob, JobState, OutboxRow
 
-# DueJob.state values (bot/planning/due_jobs.py names them; the store does not import it).
-PENDING, CLAIMED = "pending", "claimed"
+PENDING, CLAIMED = JobState.PENDING, JobState.CLAIMED
 
 
 async def ping(engine: AsyncEngine) -> None:
@@ -30,6 +30,10 @@ class Backlog:
     overdue: int  # pending rows due longer ago than the threshold
     stale_claims: int  # claimed rows older than the lease: their process is gone or stuck
     oldest_due: datetime | None  # the most overdue pending row's due time
+    # The outbox: posts, DMs, invites waiting to be delivered.
+    outbox_pending: int = 0
+    outbox_overdue: int = 0  # written longer ago than the threshold and still not sent
+    outbox_stale_claims: int = 0  # claimed by a delivery that outlived its lease
 
 
 async def backlog(
@@ -54,5 +58,31 @@ async def backlog(
                 )
             )
         ).one()
+        waiting = col(OutboxRow.state) == OutboxState.PENDING
+        box = (
+            await s.exec(
+                select(
+                    func.count(),
+                    func.count().filter(col(OutboxRow.created_at) < overdue_before),
+                ).where(waiting)
+            )
+        ).one()
+        box_stale = (
+            await s.exec(
+                select(func.count()).where(
+                    col(OutboxRow.state) == OutboxState.CLAIMED,
+                    col(OutboxRow.claimed_at) < stale_before,
+                )
+            )
+        ).one()
     total, due, overdue, oldest = counts
-    return Backlog(int(total), int(due), int(overdue), int(stale), oldest if due else None)
+    return Backlog(
+        int(total),
+        int(due),
+        int(overdue),
+        int(stale),
+        oldest if due else None,
+        outbox_pending=int(box[0]),
+        outbox_overdue=int(box[1]),
+        outbox_stale_claims=int(box_stale),
+    )
