@@ -7,8 +7,6 @@ workers), the real gateway, the local Slack server; time is a virtual clock."""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import VirtualClock
@@ -30,10 +26,10 @@ from bot.store.engine import make_engine, migrate
 from bot.store.outbox import OutboxState, OutboxStore
 from bot.store.repo import Store
 from bot.store.tables import OutboxRow
+from tests.helpers import postgres_database
 from tests.slack_server import FakeSlack
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-PG_URL = os.environ.get("TEST_POSTGRES_URL")
 
 
 @dataclass
@@ -245,18 +241,8 @@ async def test_transient_errors_are_retried_later_and_permanent_ones_kept(rig: R
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    if not PG_URL:
-        if os.environ.get("INCIDENT_BOT_REQUIRE_PG"):
-            pytest.fail("TEST_POSTGRES_URL is not set but PostgreSQL is required here")
-        pytest.skip("no PostgreSQL (set TEST_POSTGRES_URL; .ci/run starts one)")
-    name = f"bot_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as c:
-        await c.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    async with admin.connect() as c:
-        await c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    async with postgres_database() as url:
+        yield url
 
 
 async def test_two_workers_on_postgres_deliver_every_row_once_in_order(

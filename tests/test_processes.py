@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,11 +14,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.harness import ROOT, eventually
+from tests.helpers import postgres_database
 from tests.processes import BotProcess
 from tests.slack_server import FakeSlack
 
 POLICY = ROOT / "tests/policies/fast.yaml"
-PG_URL = os.environ.get("TEST_POSTGRES_URL")
 
 
 @pytest.fixture
@@ -72,18 +70,8 @@ def _today() -> str:
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    if not PG_URL:
-        if os.environ.get("INCIDENT_BOT_REQUIRE_PG"):
-            pytest.fail("TEST_POSTGRES_URL is not set but PostgreSQL is required here")
-        pytest.skip("no PostgreSQL (set TEST_POSTGRES_URL; .ci/run starts one)")
-    name = f"bot_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as c:
-        await c.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    async with admin.connect() as c:
-        await c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    async with postgres_database() as url:
+        yield url
 
 
 async def test_two_replicas_on_postgres_fire_every_nag_and_escalation_once(
