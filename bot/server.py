@@ -20,13 +20,14 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ops import metrics
 from bot.ops.health import healthz_body
 from bot.ops.routes import add_ops_routes
 from bot.services import Services
-from bot.slack import errors, listeners
+from bot.slack import errors, listeners, payloads
 from bot.slack.ids import EVENT_CALLBACK, SOCKET_EVENTS_API, Event
 from bot.statuspage.page import add_routes as add_status_routes
 
@@ -79,6 +80,7 @@ def _recorded_body(body: Any) -> bool:
     return (
         body.get("type") == EVENT_CALLBACK
         and isinstance(event, dict)
+        and isinstance(event.get("type"), str)  # a list would not even hash
         and event.get("type") in RECORDED_EVENTS
     )
 
@@ -132,6 +134,15 @@ def _reparse_form(request: AsyncBoltRequest) -> None:
         request.context = build_async_context(AsyncBoltContext(), fields)
 
 
+def _signed(request: web.Request, raw: bytes) -> bool:
+    """Only a body Slack signed is looked into: any other gets Bolt's 401, as before."""
+    verifier = SignatureVerifier(request.app[SERVICES_KEY].settings.slack_signing_secret or "")
+    try:
+        return verifier.is_valid_request(raw, dict(request.headers))
+    except ValueError:  # a timestamp that is not a number
+        return False
+
+
 async def slack_events(request: web.Request) -> web.Response:
     raw = await request.read()
     bolt = request.app[RECORDER_KEY] if _recorded_event(raw) else request.app[BOLT_KEY]
@@ -143,6 +154,9 @@ async def slack_events(request: web.Request) -> web.Response:
         # malformed bodies (e.g. an event whose "user" is not a string): a 400, not a 500.
         log.warning("rejected a malformed request body to /slack/events")
         return web.Response(status=400, text="malformed request")
+    if _signed(request, raw) and (reason := payloads.malformed(bolt_request.body)):
+        log.warning("rejected a signed but malformed request to /slack/events: %s", reason)
+        return web.Response(status=400, text=f"malformed request: {reason}")
     bolt_response = await bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 
