@@ -517,3 +517,9 @@ def test_an_unsigned_malformed_payload_is_still_a_401(world: World) -> None:
     body = json.dumps({"type": "event_callback", "event": None}).encode()
     r = world.run(world.bot.send.raw(body, {"Content-Type": "application/json"}))
     assert r.status == 401
+
+
+def test_slacks_certificate_check_is_still_answered(world: World) -> None:
+    """Slack's ssl_check (a form with no type) is Bolt's to answer, not a malformed body."""
+    r = world.run(world.bot.send._form({"ssl_check": "1", "token": "x"}, {}))
+    assert r.status == 200
