@@ -99,10 +99,16 @@ def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> A
         send_async_response,
     )
     from slack_sdk.socket_mode.request import SocketModeRequest
+    from slack_sdk.socket_mode.response import SocketModeResponse
 
     class Handler(AsyncSocketModeHandler):
         async def handle(self, client: Any, req: SocketModeRequest) -> None:
             start = time.time()
+            if reason := payloads.malformed(req.payload):
+                # Acknowledged: Slack would only re-send what can never be handled.
+                log.warning("rejected a malformed Socket Mode %s envelope: %s", req.type, reason)
+                await client.send_socket_mode_response(SocketModeResponse(req.envelope_id))
+                return
             recorded = req.type == SOCKET_EVENTS_API and _recorded_body(req.payload)
             response = await run_async_bolt_app(recorder if recorded else self.app, req)
             await send_async_response(client, req, response, start)
