@@ -20,6 +20,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ops import metrics
@@ -27,7 +28,7 @@ from bot.ops.health import healthz_body
 from bot.ops.routes import add_ops_routes
 from bot.services import Services
 from bot.settings import Role
-from bot.slack import errors, listeners
+from bot.slack import errors, listeners, payloads
 from bot.slack.ids import EVENT_CALLBACK, SOCKET_EVENTS_API, Event
 from bot.statuspage.page import add_routes as add_status_routes
 
@@ -80,6 +81,7 @@ def _recorded_body(body: Any) -> bool:
     return (
         body.get("type") == EVENT_CALLBACK
         and isinstance(event, dict)
+        and isinstance(event.get("type"), str)  # a list would not even hash
         and event.get("type") in RECORDED_EVENTS
     )
 
@@ -98,10 +100,16 @@ def socket_mode_handler(bolt: AsyncApp, recorder: AsyncApp, app_token: str) -> A
         send_async_response,
     )
     from slack_sdk.socket_mode.request import SocketModeRequest
+    from slack_sdk.socket_mode.response import SocketModeResponse
 
     class Handler(AsyncSocketModeHandler):
         async def handle(self, client: Any, req: SocketModeRequest) -> None:
             start = time.time()
+            if reason := payloads.malformed(req.payload):
+                # Acknowledged: Slack would only re-send what can never be handled.
+                log.warning("rejected a malformed Socket Mode %s envelope: %s", req.type, reason)
+                await client.send_socket_mode_response(SocketModeResponse(req.envelope_id))
+                return
             recorded = req.type == SOCKET_EVENTS_API and _recorded_body(req.payload)
             response = await run_async_bolt_app(recorder if recorded else self.app, req)
             await send_async_response(client, req, response, start)
@@ -133,6 +141,15 @@ def _reparse_form(request: AsyncBoltRequest) -> None:
         request.context = build_async_context(AsyncBoltContext(), fields)
 
 
+def _signed(request: web.Request, raw: bytes) -> bool:
+    """Only a body Slack signed is looked into: any other gets Bolt's 401, as before."""
+    verifier = SignatureVerifier(request.app[SERVICES_KEY].settings.slack_signing_secret or "")
+    try:
+        return verifier.is_valid_request(raw, dict(request.headers))
+    except ValueError:  # a timestamp that is not a number
+        return False
+
+
 async def slack_events(request: web.Request) -> web.Response:
     raw = await request.read()
     bolt = request.app[RECORDER_KEY] if _recorded_event(raw) else request.app[BOLT_KEY]
@@ -144,6 +161,9 @@ async def slack_events(request: web.Request) -> web.Response:
         # malformed bodies (e.g. an event whose "user" is not a string): a 400, not a 500.
         log.warning("rejected a malformed request body to /slack/events")
         return web.Response(status=400, text="malformed request")
+    if _signed(request, raw) and (reason := payloads.malformed(bolt_request.body)):
+        log.warning("rejected a signed but malformed request to /slack/events: %s", reason)
+        return web.Response(status=400, text=f"malformed request: {reason}")
     bolt_response = await bolt.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 

@@ -1,20 +1,20 @@
-import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import VirtualClock
 from tests.harness import start_bot
-from tests.helpers import DeclaredIncident, add_test_team, declare_checkout_errors
+from tests.helpers import (
+    DeclaredIncident,
+    add_test_team,
+    declare_checkout_errors,
+    postgres_database,
+)
 from tests.slack_server import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("TEST_POSTGRES_URL")
 MANIFEST = ROOT / "manifest.yml"
 
 
@@ -42,15 +42,5 @@ async def incident(tmp_path: Path) -> AsyncIterator[DeclaredIncident]:
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     """A fresh PostgreSQL database for one test (dropped after), from TEST_POSTGRES_URL."""
-    if not PG_URL:
-        if os.environ.get("INCIDENT_BOT_REQUIRE_PG"):
-            pytest.fail("TEST_POSTGRES_URL is not set but PostgreSQL is required here")
-        pytest.skip("no PostgreSQL (set TEST_POSTGRES_URL; .ci/run starts one)")
-    name = f"bot_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as c:
-        await c.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    async with admin.connect() as c:
-        await c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    async with postgres_database() as url:
+        yield url

@@ -3,9 +3,16 @@ answer, the rows the bot planned. One copy each, so a change of shape is made on
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import NamedTuple
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col, select
 
 from bot.clock import VirtualClock
@@ -121,3 +128,24 @@ def virtual_clock(bot: Bot) -> VirtualClock:
     clock = bot.services.clock
     assert isinstance(clock, VirtualClock)
     return clock
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database on TEST_POSTGRES_URL's server, dropped afterwards; the
+    test is skipped without one (failed, when INCIDENT_BOT_REQUIRE_PG says it must run)."""
+    server = os.environ.get("TEST_POSTGRES_URL")
+    if not server:
+        if os.environ.get("INCIDENT_BOT_REQUIRE_PG"):
+            pytest.fail("TEST_POSTGRES_URL is not set but PostgreSQL is required here")
+        pytest.skip("no PostgreSQL (set TEST_POSTGRES_URL; .ci/run starts one)")
+    name = f"bot_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as c:
+        await c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        async with admin.connect() as c:
+            await c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()

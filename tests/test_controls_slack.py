@@ -497,3 +497,16 @@ async def test_a_usergroup_grant_is_checked_against_the_group(
     # Leaving the group takes the right away.
     slack.usergroups["S0ONCALL"].users.remove(carol)
     assert "may not change" in await say(bot, "severity SEV2", carol, ch)
+
+
+async def test_a_button_whose_modal_cannot_open_tells_the_user_and_logs_no_error(
+    incident: DeclaredIncident, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A trigger past its 3 s (a slow click, a replayed payload) is no bug: the clicker is
+    told to click again; nothing is logged as an unhandled error."""
+    slack, bot, ch, alice = incident
+    slack.fail("views.open", error="expired_trigger_id")
+    before = await click(bot, Action.POST_UPDATE, alice, ch, pinned_ts(slack, ch))
+    text = await answer_after(bot, before)
+    assert "expired_trigger_id" in text and "Click again" in text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -49,9 +49,10 @@ def test_slash_command_and_shortcut_match() -> None:
     commands = [c["command"] for c in MANIFEST["features"]["slash_commands"]]
     assert commands == [SLASH_COMMAND]
     assert "app.command(SLASH_COMMAND)" in LISTENERS
-    shortcuts = [s["callback_id"] for s in MANIFEST["features"]["shortcuts"]]
-    assert shortcuts == [SHORTCUT_ADD_TO_TIMELINE]
-    assert "app.shortcut(SHORTCUT_ADD_TO_TIMELINE)" in LISTENERS
+    shortcuts = [(s["callback_id"], s["type"]) for s in MANIFEST["features"]["shortcuts"]]
+    assert shortcuts == [(SHORTCUT_ADD_TO_TIMELINE, "message")]
+    # A message shortcut only: a global one by that name (no message) gets no listener.
+    assert "app.message_shortcut(SHORTCUT_ADD_TO_TIMELINE)" in LISTENERS
 
 
 def test_message_events_come_with_their_history_scopes() -> None:

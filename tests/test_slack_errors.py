@@ -57,3 +57,9 @@ def test_every_control_the_domain_asks_for_is_a_button_with_a_handler() -> None:
         assert (control.opens is None) == (control.modal is None) == (control.field is None)
         if control.modal is not None:
             assert BY_VIEW[control.modal] is control
+
+
+def test_a_modal_whose_blocks_are_not_objects_still_gets_its_field_error() -> None:
+    """A view's blocks are input like any other: junk among them is skipped, not a crash."""
+    view = {**modal(View.RESOLVE, Field.SUMMARY), "blocks": [None, "x", {"type": "input"}]}
+    assert set(field_errors(view, IncidentError("no"))) == {"summary"}

@@ -135,3 +135,31 @@ async def test_sigterm_in_socket_mode_finishes_the_set_up_under_way_and_exits_0(
         assert ("setup", "done") in [tuple(r) for r in states]
         assert not [r for r in states if r[1] == "claimed"], states
         assert "Traceback" not in (tmp_path / "bot.log").read_text()
+
+
+async def test_a_malformed_envelope_is_acknowledged_and_logged_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """The HTTP endpoint's shape check (bot/slack/payloads.py) guards Socket Mode too:
+    acknowledged, since Slack would re-send it in vain, and one warning line."""
+    async with socket_world() as (slack, alice, _general):
+        socket = slack.socket_mode
+        bot = socket_bot(slack, tmp_path / "bot.db", tmp_path)
+        try:
+            await bot.ready()
+            await socket.connected()
+            empty = {
+                "type": "block_actions",
+                "user": {"id": alice},
+                "trigger_id": "t",
+                "actions": [],
+            }
+            assert await socket.ack(await socket.send("interactive", empty)) is None
+            null_event = {**SlackSender("", "", slack).event_callback({}), "event": None}
+            assert await socket.ack(await socket.send("events_api", null_event)) is None
+        finally:
+            bot.stop()
+        log = (tmp_path / "bot.log").read_text()
+        assert "rejected a malformed Socket Mode interactive envelope: `actions.0`" in log
+        assert "rejected a malformed Socket Mode events_api envelope: `event`" in log
+        assert "Traceback" not in log

@@ -41,6 +41,9 @@ class Opened:
 
     incident: Incident
     severity: Severity
+    # False when its key was declared already (the same modal submitted twice): the
+    # incident is that earlier one, whose own submission answers and sets it up.
+    new: bool = True
 
 
 class Incidents:
@@ -63,12 +66,15 @@ class Incidents:
     async def declare(self, *, severity: str, title: str, user_id: str) -> DeclareOutcome:
         return await self.set_up(await self.open(severity=severity, title=title, user_id=user_id))
 
-    async def open(self, *, severity: str, title: str, user_id: str) -> Opened:
+    async def open(
+        self, *, severity: str, title: str, user_id: str, key: str | None = None
+    ) -> Opened:
         """Commit the declaration. Callers acknowledge the declarer only after this: an
         acknowledged declaration that a crash could still lose would be a broken promise.
         Only the incident row is written here (batched with others arriving at the same
         moment: a burst of declarations must still be answered within Slack's 3 s); its
-        timeline, clocks and set-up follow in `accept`."""
+        timeline, clocks and set-up follow in `accept`. A `key` declared already (the
+        same modal submitted twice) opens nothing: Opened.new is False."""
         sev = severity_named(self.policy.policy, severity)  # a new incident: the current policy
         title = " ".join(title.split())
         if not title:
@@ -89,8 +95,12 @@ class Incidents:
             declared_at=now,
             severity_since=now,
             accepted=False,
+            declaration_key=key,
         )
-        await self.writer.add(incident)
+        if not await self.writer.add(incident):
+            stored = await self.store.get(incident.id)
+            log.info("%s was declared already by that modal", incident.number)
+            return Opened(stored or incident, sev, new=False)
         log.info("declared %s (%s)", incident.number, sev.name)
         return Opened(incident, sev)
 

@@ -204,8 +204,13 @@ async def _submit_declare(a: Asked, form: Form, ack: AsyncAck) -> None:
         return None
     incidents = a.services.incidents
     # Stored before the ack: once the modal closes, the declaration must survive a crash.
-    opened = await incidents.open(severity=severity, title=title, user_id=a.user)
+    # Keyed by the modal's id: a double click submits it twice, and declares once.
+    opened = await incidents.open(
+        severity=severity, title=title, user_id=a.user, key=form.view_id or None
+    )
     await ack()
+    if not opened.new:  # the first submission tells the declarer and sets the channel up
+        return None
     text = declare_reply(await incidents.set_up(opened))
     # A modal has no response_url: tell the declarer by DM.
     await a.client.chat_postMessage(channel=a.user, text=text)

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.errors import IncidentError
 from bot.slack.controls import BY_VIEW
-from bot.slack.ids import Payload
+from bot.slack.ids import TRIGGER_ERRORS, Payload
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ async def sticky_ack(context: AsyncBoltContext, next: Callable[[], Awaitable[Non
 def field_errors(view: dict[str, Any], error: IncidentError) -> dict[str, str]:
     """`response_action: errors` for a modal: on the refusal's field if the modal has it,
     else on the modal's main input (its control's, else its first)."""
-    inputs = [str(b.get("block_id")) for b in view.get("blocks") or [] if b.get("type") == "input"]
+    blocks = [b for b in view.get("blocks") or [] if isinstance(b, dict)]  # input, unchecked
+    inputs = [str(b.get("block_id")) for b in blocks if b.get("type") == "input"]
     control = BY_VIEW.get(str(view.get("callback_id")))
     main = control.field if control is not None else None
     field = error.field if error.field in inputs else main or (inputs[0] if inputs else "")
@@ -114,6 +115,11 @@ def register(app: AsyncApp) -> None:
         acked = response is None or ack.response is not None
         if isinstance(error, IncidentError):
             return await show_refusal(error, body, ack, respond, client, acked)
+        if isinstance(error, SlackApiError) and error.response.get("error") in TRIGGER_ERRORS:
+            # A form that could not open (too slow, or a click Slack replayed): no bug.
+            code = error.response.get("error")
+            refusal = IncidentError(f"The form could not open (`{code}`). Click again.")
+            return await show_refusal(refusal, body, ack, respond, client, acked)
         log.exception("unhandled error in a listener", exc_info=error)
         if respond is not None and body.get("response_url"):
             await respond(response_type="ephemeral", replace_original=False, text=FAILED)

@@ -30,6 +30,12 @@ class Form:
         return bool(_get(self._state(field), "selected_options"))
 
     @property
+    def view_id(self) -> str:
+        """Slack's id of this opened modal, "" if absent: the same for each submission."""
+        view_id = self.view.get("id")
+        return view_id if isinstance(view_id, str) else ""
+
+    @property
     def metadata(self) -> str:
         meta = self.view.get("private_metadata")
         return meta if isinstance(meta, str) else ""

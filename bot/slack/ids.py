@@ -53,6 +53,8 @@ class Payload(StrEnum):
 
     BLOCK_ACTIONS = "block_actions"
     VIEW_SUBMISSION = "view_submission"
+    VIEW_CLOSED = "view_closed"
+    SHORTCUT = "shortcut"  # a global one
     MESSAGE_ACTION = "message_action"
 
 
@@ -73,6 +75,7 @@ class MessageSubtype(StrEnum):
 
 # The envelope of an Events API callback, over HTTP and over Socket Mode.
 EVENT_CALLBACK = "event_callback"
+URL_VERIFICATION = "url_verification"
 SOCKET_EVENTS_API = "events_api"
 # The App Home has one tab the bot draws.
 HOME_TAB = "home"
@@ -90,3 +93,14 @@ class SlackError(StrEnum):
     ALREADY_PINNED = "already_pinned"
     ALREADY_REACTED = "already_reacted"
     NAME_TAKEN = "name_taken"
+    # views.open with a trigger past its 3 s, used already, or not Slack's.
+    EXPIRED_TRIGGER = "expired_trigger_id"
+    EXCHANGED_TRIGGER = "exchanged_trigger_id"
+    INVALID_TRIGGER = "invalid_trigger_id"
+
+
+TRIGGER_ERRORS = {
+    SlackError.EXPIRED_TRIGGER,
+    SlackError.EXCHANGED_TRIGGER,
+    SlackError.INVALID_TRIGGER,
+}

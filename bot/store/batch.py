@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -88,11 +88,45 @@ async def _timeline_rows(conn: AsyncConnection, rows: Rows) -> list[bool]:
     return results
 
 
-async def _incident_rows(conn: AsyncConnection, rows: Rows) -> list[int]:
-    """The new incidents' ids, in the order of the rows."""
+async def _incident_rows(conn: AsyncConnection, rows: Rows) -> list[tuple[int, bool]]:
+    """Each row's incident id, in the order of the rows, and whether it is new. A row whose
+    declaration_key is stored already (the same modal submitted twice) is skipped, ON
+    CONFLICT DO NOTHING, and gets the stored incident's id: one duplicate never fails
+    the other declarations of its batch."""
     table = Incident.__table__  # type: ignore[attr-defined]
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return [int(r[0]) for r in (await conn.execute(stmt, rows)).all()]
+    keyed = [r for r in rows if r["declaration_key"] is not None]
+    plain = [r for r in rows if r["declaration_key"] is None]
+    ids: list[int] = []
+    if plain:
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = [int(r[0]) for r in (await conn.execute(stmt, plain)).all()]
+    new: dict[str, int] = {}
+    stored: dict[str, int] = {}
+    if keyed:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        upsert = (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=["declaration_key"])
+            .returning(table.c.declaration_key, table.c.id)
+        )
+        new = {k: int(i) for k, i in (await conn.execute(upsert, keyed)).all()}
+        missing = {r["declaration_key"] for r in keyed} - new.keys()
+        if missing:
+            key = table.c.declaration_key
+            found = await conn.execute(select(key, table.c.id).where(key.in_(missing)))
+            stored = {k: int(i) for k, i in found.all()}
+    results: list[tuple[int, bool]] = []
+    plain_ids = iter(ids)
+    for row in rows:
+        k = row["declaration_key"]
+        if k is None:
+            results.append((next(plain_ids), True))
+        elif k in new:  # a key twice in one batch: only its first row is new
+            results.append((new.pop(k), True))
+            stored[k] = results[-1][0]
+        else:
+            results.append((stored[k], False))
+    return results
 
 
 class BatchWriter:
@@ -106,11 +140,13 @@ class BatchWriter:
 
 
 class IncidentWriter:
-    """Incident rows; `add` gives the incident its id."""
+    """Incident rows; `add` gives the incident its id and says whether it is new (False:
+    its declaration_key was stored already, and the id is that incident's)."""
 
     def __init__(self, store: Store) -> None:
-        self._batcher: Batcher[int] = Batcher(store, _incident_rows)
+        self._batcher: Batcher[tuple[int, bool]] = Batcher(store, _incident_rows)
 
-    async def add(self, incident: Incident) -> Incident:
-        incident.id = await self._batcher.add({c: getattr(incident, c) for c in INCIDENT_COLUMNS})
-        return incident
+    async def add(self, incident: Incident) -> bool:
+        values = {c: getattr(incident, c) for c in INCIDENT_COLUMNS}
+        incident.id, new = await self._batcher.add(values)
+        return new

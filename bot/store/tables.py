@@ -60,6 +60,9 @@ class Incident(SQLModel, table=True):
     # False between the declaration's ack and its acceptance (timeline line, clocks,
     # set-up row): one left False was cut short by a crash (Incidents.accept_unaccepted).
     accepted: bool = Field(default=True, index=True, sa_column_kwargs={"server_default": sa.true()})
+    # The id of the Slack modal that declared it (unique per opened modal): the same
+    # modal submitted again (a double click) finds this incident instead of another.
+    declaration_key: str | None = Field(default=None, unique=True, index=True)
 
     @property
     def number(self) -> str:

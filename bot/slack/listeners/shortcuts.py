@@ -38,7 +38,8 @@ def _input(field: Field, label: str, element: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.shortcut(SHORTCUT_ADD_TO_TIMELINE)
+    # A message shortcut (manifest.yml): a global one by that name has no message to add.
+    @app.message_shortcut(SHORTCUT_ADD_TO_TIMELINE)
     async def on_shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         channel = body["channel"]["id"]
