@@ -122,8 +122,14 @@ text = st.one_of(
         st.text(alphabet="UW0123456789ABC|<>@", max_size=15),
     ),
 )
+# Derandomized: every run replays the same examples, so a red CI run is a real bug and
+# never a lucky draw. To explore further, run it locally with derandomize=False and more
+# examples (a randomized run found the shortcut-metadata crash fixed with this).
 FUZZ = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 

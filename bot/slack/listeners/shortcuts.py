@@ -139,14 +139,18 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         form = Form(view)
-        meta = json.loads(form.metadata or "{}")
+        meta = _metadata(form.metadata)
         picked = form.value(Field.INCIDENT)
-        incident_id = meta.get("incident") or (int(picked) if picked else None)
+        chosen = meta.get("incident") or picked
+        incident_id = int(chosen) if str(chosen or "").isdigit() else None
         text = form.value(Field.KEY_TEXT)
         if incident_id is None:
             raise IncidentError("Pick an incident.", field=Field.INCIDENT)
         if not text:
             raise MissingText("Say what happened.", field=Field.KEY_TEXT)
+        if not isinstance(meta.get("channel"), str) or not isinstance(meta.get("ts"), str):
+            # The form carries the message it marks; one without it cannot be ours.
+            raise IncidentError("This form is out of date: use the shortcut on the message again.")
         await ack()
         user = body["user"]["id"]
         incident = await services.store.get(int(incident_id))
@@ -170,3 +174,13 @@ def register(app: AsyncApp, services: Services) -> None:
                     channel=user,
                     text=f"Added to the timeline of {incident.number}: {mrkdwn.escape(text[:200])}",
                 )
+
+
+def _metadata(raw: str | None) -> dict[str, Any]:
+    """The form's private_metadata: the message it marks, written when it opened. Read
+    defensively: a signed request can still carry anything there."""
+    try:
+        meta = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
