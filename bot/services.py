@@ -89,7 +89,7 @@ async def build_services(
     escalations = Escalations(store, chat, policy_book, clock, outbox)
     timeline = Timeline(store)
     controls = Controls(store, chat, policy_book, clock, escalations, outbox)
-    incidents = Incidents(store, chat, policy_book, clock)
+    incidents = Incidents(store, chat, policy_book, clock, outbox)
     scheduler = Scheduler(
         store,
         policy_book,

@@ -71,6 +71,7 @@ async def declare_checkout_errors(bot: Bot, user: str, channel: str) -> str:
     await bot.send.command("SEV2 Checkout errors", user=user, channel=channel)
     ch = await eventually(lambda: bot.slack.channel_by_name("incident-20260314-checkout-errors"))
     await eventually(lambda: len(bot.slack.responses) > before)
+    await bot.settled()  # the #incidents post goes through the outbox
     return str(ch.id)
 
 

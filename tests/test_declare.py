@@ -47,6 +47,7 @@ async def declare(bot: Bot, text: str, user: str, channel: str) -> str:
     assert r.status == 200
     assert "Declaring" in r.body
     await eventually(lambda: len(bot.slack.responses) > before)
+    await bot.settled()  # the #incidents post goes through the outbox
     return str(bot.slack.responses[before].get("text", ""))
 
 
@@ -107,6 +108,7 @@ async def test_same_title_at_the_same_moment_gives_two_channels(world: World) ->
     )
     # Both replies, not just the first one either call saw.
     await eventually(lambda: len(slack.responses) == 2)
+    await bot.settled()
     names = {c.name for c in slack.channels.values() if c.name.startswith("incident-")}
     assert names == {"incident-20260314-search-broken", "incident-20260314-search-broken-2"}
     assert len(slack.messages(p["incidents"])) == 2

@@ -40,6 +40,7 @@ async def declare(slack: FakeSlack, bot: Bot, alice: str, general: str) -> str:
     before = len(slack.responses)
     await bot.send.command("SEV1 Slow Slack", user=alice, channel=general)
     await eventually(lambda: len(slack.responses) > before, within=20)
+    await bot.settled()  # what the set-up left to the outbox (#incidents) goes too
     channels = [c for c in slack.channels.values() if c.name.startswith("incident-")]
     assert [c.name for c in channels] == ["incident-20260314-slow-slack"], "never a -2"
     return channels[0].id

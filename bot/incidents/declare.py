@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.clock import Clock
 from bot.incidents.chat import Chat, ChatError, Message
 from bot.incidents.errors import MissingText, NotInIncidentChannel
+from bot.incidents.outbox import Outbox
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.policy_words import severity_named
 from bot.incidents.setup import ChannelSetUp, DeclareOutcome
@@ -47,7 +48,9 @@ class Opened:
 
 
 class Incidents:
-    def __init__(self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock, outbox: Outbox
+    ) -> None:
         self.store = store
         self.chat = chat
         self.policy = policy
@@ -59,7 +62,7 @@ class Incidents:
         # False in a web process: a declaration's set-up is left to a worker's scheduler.
         self.sets_up = True
         self.writer = IncidentWriter(store)
-        self.setup = ChannelSetUp(store, chat, policy)
+        self.setup = ChannelSetUp(store, chat, policy, outbox)
 
     # -- declare -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.incidents.channel_names import channel_name, with_suffix
 from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message, post_once, step_key
+from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.values import incident_values
 from bot.policy.model import Severity
@@ -34,10 +35,11 @@ class DeclareOutcome:
 
 
 class ChannelSetUp:
-    def __init__(self, store: Store, chat: Chat, policy: PolicyBook) -> None:
+    def __init__(self, store: Store, chat: Chat, policy: PolicyBook, outbox: Outbox) -> None:
         self.store = store
         self.chat = chat
         self.policy = policy
+        self.outbox = outbox
 
     async def run(
         self, outcome: DeclareOutcome, sev: Severity, retry_since: datetime | None
@@ -106,13 +108,22 @@ class ChannelSetUp:
                 f"Commander: {self.chat.user_ref(incident.commander_id)}"
             )
             where = pol.channel.announce
-            message = Message(text=text, incident_id=incident.id, step=step_key(step, where))
-            try:
-                await post_once(self.chat, where, message, retry_since)
-            except ChatError as e:
-                outcome.problems.append(
-                    f"Could not announce in {pol.channel.announce}: `{e.code}`."
+            # Through the outbox: the announcement channel is shared by every incident and
+            # paced at Slack's one post a second, so a burst of declarations must not wait
+            # in line here (their set-ups would, and their pins with them). Keyed as the
+            # step, a set-up run again writes it once; a refusal is reported by the outbox.
+            async with self.store.session() as s:
+                await self.outbox.post(
+                    s,
+                    where,
+                    Message(text=text, incident_id=incident.id),
+                    key=step_key(step, where),
+                    priority=rank(pol, incident),
+                    problem=f"could not announce in {where}",
+                    report="Incident set up with problems",
                 )
+                await s.commit()
+            self.outbox.wake()
 
         if outcome.problems:
             report = "Incident set up with problems:\n" + "\n".join(
