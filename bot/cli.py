@@ -105,14 +105,15 @@ async def preflight(settings: Settings, loaded: LoadedPolicy, client: AsyncWebCl
     """The start-up checks (bot/ops/startup.py): every failure at once, one line each;
     then the one line that says what this process serves."""
     from bot.ops import startup
+    from bot.slack import startup_checks
 
     problems: list[str] = []
     checks: list[Awaitable[object]] = [
         startup.check_database(settings.database_url),
-        startup.check_bot_token(client, settings),
+        startup_checks.check_bot_token(client, settings),
     ]
     if settings.socket_mode and settings.role is not Role.WORKER:  # a worker takes no events
-        checks.append(startup.check_app_token(settings))
+        checks.append(startup_checks.check_app_token(settings))
     for outcome in await asyncio.gather(*checks, return_exceptions=True):
         if isinstance(outcome, startup.StartupProblem):
             problems.append(str(outcome))
@@ -120,7 +121,7 @@ async def preflight(settings: Settings, loaded: LoadedPolicy, client: AsyncWebCl
             raise outcome
     if problems:
         raise StartupProblems(problems)
-    for warning in await startup.missing_contacts(client, loaded.policy):
+    for warning in await startup_checks.missing_contacts(client, loaded.policy):
         log.warning("%s (%s)", warning, loaded.path)
     log.info(startup.start_line(settings, loaded.path, loaded.policy.name, loaded.version))
 

@@ -23,6 +23,7 @@ from bot.ops.health import SelfCheck
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.scheduler import Scheduler
 from bot.settings import Role, Settings
+from bot.slack.probe import slack_probe
 from bot.statuspage.page import StatusPage
 from bot.store.engine import make_engine, migrate
 from bot.store.outbox import OutboxStore
@@ -137,5 +138,5 @@ async def build_services(
         publisher=Publisher(store, chat, policy_book, clock, controls.checks),
         status_page=StatusPage(store, policy_book, clock),
         reports=Reports(store, timeline, chat, access),
-        health=SelfCheck(settings, store, clock),
+        health=SelfCheck(settings, store, clock, probe=slack_probe(settings)),
     )

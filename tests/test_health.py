@@ -18,6 +18,7 @@ from sqlmodel import col
 from bot.clock import VirtualClock
 from bot.deliverer import Deliverer
 from bot.ops.health import SelfCheck
+from bot.slack.probe import slack_probe
 from bot.store.outbox import OutboxStore
 from bot.store.tables import DueJob
 from tests.harness import Bot, eventually
@@ -118,7 +119,7 @@ async def test_slack_refusing_the_token_fails_the_check(
 async def test_slack_unreachable_fails_the_check(bot: tuple[Bot, VirtualClock]) -> None:
     b, clock = bot
     settings = replace(b.services.settings, slack_api_url="http://127.0.0.1:9/api/")
-    verdict = await SelfCheck(settings, b.services.store, clock).run()
+    verdict = await SelfCheck(settings, b.services.store, clock, slack_probe(settings)).run()
     assert len(verdict.reasons) == 1 and "Slack unreachable" in verdict.reasons[0]
 
 

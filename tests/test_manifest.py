@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bot.clock import VirtualClock
-from bot.ops import startup
+from bot.slack import startup_checks
 from bot.slack.gateway import close_client, make_client
 from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, SLASH_COMMAND, Event, View
 from tests.harness import Bot, eventually, start_bot
@@ -214,7 +214,7 @@ async def test_every_manifest_scope_is_used(run: Run) -> None:
     slack, bot = run.slack, run.bot
     client = make_client(bot.services.settings)
     try:  # as `serve` does before it starts
-        await startup.missing_contacts(client, bot.services.policy.policy)
+        await startup_checks.missing_contacts(client, bot.services.policy.policy)
     finally:
         await close_client(client)
     slack.stall("chat.postMessage", STALL, processed=True, times=2)  # channel, then DM

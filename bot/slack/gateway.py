@@ -20,12 +20,12 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.chat import ChatCode, ChatError, Message
-from bot.ops.slack_metrics import CountingRateLimitHandler, MeteredWebClient
-from bot.ops.slack_metrics import error_code as _code
 from bot.settings import Settings
 from bot.slack import mrkdwn
 from bot.slack.ids import STEP_EVENT, SlackError
 from bot.slack.messages import fallback_text, message_blocks
+from bot.slack.metered import CountingRateLimitHandler, MeteredWebClient
+from bot.slack.metered import error_code as _code
 from bot.slack.pacing import Pacer
 
 log = logging.getLogger(__name__)
