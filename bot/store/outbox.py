@@ -79,50 +79,55 @@ class OutboxStore:
         self.store = store
 
     async def claim(self, worker: str, now: datetime, limit: int) -> list[OutboxRow]:
-        """Claim up to `limit` rows that may go now: at most one per conversation."""
+        """Claim up to `limit` rows that may go now: at most one per conversation.
+
+        One UPDATE ... RETURNING: a statement that writes first never has to upgrade a
+        read lock (which SQLite refuses, rather than waits for, under a concurrent
+        writer), and it is one round trip for the whole batch. A second worker running
+        the same statement at once picks the same head rows and, re-checking `pending`
+        once the first commits, claims none of them."""
+        row = aliased(OutboxRow)
         earlier = aliased(OutboxRow)
         blocked = exists().where(
-            col(earlier.conversation) == col(OutboxRow.conversation),
-            col(earlier.id) < col(OutboxRow.id),
+            col(earlier.conversation) == col(row.conversation),
+            col(earlier.id) < col(row.id),
             col(earlier.state).in_(OPEN),
         )
         paced = exists().where(
-            col(ConversationPace.conversation) == col(OutboxRow.conversation),
+            col(ConversationPace.conversation) == col(row.conversation),
             col(ConversationPace.next_at) > now,
         )
-        async with self.store.session() as s:
-            res = await s.exec(
-                select(OutboxRow.id)
-                .where(
-                    OutboxRow.state == OutboxState.PENDING,
-                    col(OutboxRow.due_at).is_(None) | (col(OutboxRow.due_at) <= now),
-                    ~blocked,
-                    ~paced,
-                )
-                # Most severe first, then the longest waiting (ids grow with time).
-                .order_by(col(OutboxRow.priority), col(OutboxRow.id))
-                .limit(limit)
+        candidates = (
+            select(row.id)
+            .where(
+                row.state == OutboxState.PENDING,
+                col(row.due_at).is_(None) | (col(row.due_at) <= now),
+                ~blocked,
+                ~paced,
             )
-            ids = list(res.all())
-            claimed: list[OutboxRow] = []
-            for row_id in ids:
-                won = await s.exec(
-                    update(OutboxRow)
-                    .where(col(OutboxRow.id) == row_id, col(OutboxRow.state) == OutboxState.PENDING)
-                    .values(
-                        state=OutboxState.CLAIMED,
-                        claimed_by=worker,
-                        claimed_at=now,
-                        first_claimed_at=func.coalesce(col(OutboxRow.first_claimed_at), now),
-                        attempts=col(OutboxRow.attempts) + 1,
-                    )
+            # Most severe first, then the longest waiting (ids grow with time).
+            .order_by(col(row.priority), col(row.id))
+            .limit(limit)
+        )
+        async with self.store.session() as s:
+            res: Any = await s.exec(
+                update(OutboxRow)
+                .where(
+                    col(OutboxRow.id).in_(candidates),
+                    col(OutboxRow.state) == OutboxState.PENDING,
                 )
-                if won.rowcount == 1:
-                    row = await s.get(OutboxRow, row_id)
-                    if row is not None:
-                        claimed.append(row)
+                .values(
+                    state=OutboxState.CLAIMED,
+                    claimed_by=worker,
+                    claimed_at=now,
+                    first_claimed_at=func.coalesce(col(OutboxRow.first_claimed_at), now),
+                    attempts=col(OutboxRow.attempts) + 1,
+                )
+                .returning(OutboxRow)
+            )
+            claimed = list(res.scalars().all())
             await s.commit()
-            return claimed
+            return sorted(claimed, key=lambda r: (r.priority, r.id))
 
     async def finish(
         self,
