@@ -131,6 +131,11 @@ class Deliverer:
         if self._loop is None:
             self._loop = asyncio.get_running_loop().create_task(self.run_forever())
 
+    @property
+    def running(self) -> bool:
+        """Is the delivery loop on (started by `start`)?"""
+        return self._loop is not None
+
     def wake(self) -> None:
         """Rows were committed: deliver now rather than at the next tick. Without the
         loop (a process that only answers requests in tests), a pass runs in the

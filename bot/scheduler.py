@@ -95,9 +95,13 @@ class Scheduler:
                     break
                 fired += await self._fire_all(claimed)
         if self.deliverer is not None:
-            # What the pass wrote (and any retry due) goes out before it returns: a caller
-            # driving the clock (tests, `simulate`) sees its messages when the pass is over.
-            await self.deliverer.run_once()
+            if self.deliverer.running:
+                # Its own loop delivers: a slow Slack must not hold up the next firing.
+                self.deliverer.wake()
+            else:
+                # No loop (tests, `simulate`, driving the clock): what the pass wrote, and
+                # any retry due, goes out before it returns.
+                await self.deliverer.run_once()
         return fired
 
     async def _fire_all(self, claimed: list[tuple[int, int]]) -> int:
