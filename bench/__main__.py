@@ -3,7 +3,8 @@ bench/results/all.json. Each one can also run alone (python -m bench.ingest, ...
 
 With BENCH_POSTGRES_URL (a server the bench may create databases on, e.g.
 postgresql://postgres@127.0.0.1:5432/postgres) ingestion and reminders also run on
-PostgreSQL, each in a fresh database dropped afterwards."""
+PostgreSQL, and the declaration burst with `serve --role web` beside `--role worker`,
+each in a fresh database dropped afterwards."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ async def on_postgres(server: str) -> dict[str, dict[str, object]]:
         out["ingest_postgresql"] = await ingest.run(5000, 50, 0.1, db)
     async with fresh_database(server) as db:
         out["reminders_postgresql"] = await reminders.run(10_000, db=db)
+    async with fresh_database(server) as db:  # serve --role web beside --role worker
+        out["declare_web_worker_postgresql"] = await declare.run(200, split=True, db_url=db)
     return out
 
 

@@ -144,7 +144,7 @@ def main() -> None:
     async def go() -> dict[str, Any]:
         server = os.environ.get("BENCH_POSTGRES_URL")
         if args.split and server:
-            from bench.__main__ import fresh_database
+            from bench.__main__ import fresh_database  # the one helper for a fresh database
 
             async with fresh_database(server) as url:
                 return await run(args.declarations, split=True, db_url=url)
