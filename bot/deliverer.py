@@ -246,7 +246,9 @@ class Deliverer:
 
     async def _send(self, row: OutboxRow) -> dict[str, Any] | None:
         payload = row.payload
-        where = row.conversation
+        # A row's conversation is its lane (the order it keeps); it names the Slack
+        # conversation too, unless the row says otherwise (an invite beside the posts).
+        where = str(payload.get("to") or row.conversation)
         if row.op == Op.POST:
             message = await self._message(payload, step=row.key)
             if message is None:

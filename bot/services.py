@@ -13,11 +13,12 @@ from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
 from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
-from bot.incidents.outbox import REPORT_INVITES, WHILE_OPEN, Outbox
+from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, Outbox
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
 from bot.incidents.report import Reports, deliver
+from bot.incidents.setup import record_announcement
 from bot.incidents.timeline import Timeline
 from bot.ops.health import SelfCheck
 from bot.policy.loader import LoadedPolicy, load_policy
@@ -110,6 +111,7 @@ async def build_services(
     )
     problems = DeliveryProblems(store, chat, outbox)
     deliverer.on_done[REPORT_INVITES] = problems.invites_done
+    deliverer.on_done[ANNOUNCED] = record_announcement
     deliverer.on_failed.append(problems.failed)
     deliverer.guards[WHILE_OPEN] = problems.while_open
     if settings.role is not Role.WEB:

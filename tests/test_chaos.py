@@ -25,6 +25,7 @@ async def test_a_whole_incident_through_429s_and_5xx(incident: DeclaredIncident)
     # The declarer's answer comes once the whole set-up is through the storm; waiting for
     # any answer instead let the next command race this one's (and its posts).
     await eventually(answered("INC-2 declared"), within=30)
+    await bot.settled()  # what the set-up wrote to the outbox, through the same storm
     storm = slack.channel_by_name("incident-20260314-storm")
     assert storm is not None and storm.pins
 

@@ -104,6 +104,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
     await slack.start()
     add_clocks_team(slack)
+    # The bot is in #incidents, as the README asks: there it can look for a post it may
+    # have made before a crash (in a channel it is not in it cannot, and posts again).
+    incidents = slack.channel_by_name("incidents")
+    assert incidents is not None
+    incidents.members.add(slack.bot_user_id)
     clock = VirtualClock(T0)
     holder: list[CrashAfter] = []
 
@@ -125,12 +130,17 @@ SETUP_CHANGES = 5  # create, invite, announcement, pin, #incidents
 async def test_a_declaration_cut_short_is_set_up_once_after_the_lease(
     world: World, cut: int
 ) -> None:
+    """Cut 1 is the channel's creation, inside the set-up row: it is taken back after the
+    lease. The others come while the outbox delivers what the set-up wrote (invite, topic,
+    announcement, pin, #incidents, in whatever order the lanes go): the delivery is tried
+    again and finds what Slack had done. Either way, everything once."""
     world.chat.nth_change(cut)
     await world.bot.send.command("SEV-1 Disk full", user=world.alice, channel=world.general)
     await eventually(lambda: world.chat.crashed)
-    await world.at(1 * M)  # inside the lease: the dead set-up is left alone
+    await world.at(1 * M)  # inside the lease: a dead set-up is left alone
     assert len(world.incident_channels()) <= 1
-    assert [j.state for j in await world.rows("setup")] == ["claimed"]
+    if cut == 1:
+        assert [j.state for j in await world.rows("setup")] == ["claimed"]
     await world.at(LEASE + 2 * M)  # the lease is over: the set-up is taken back
 
     channels = world.incident_channels()
@@ -142,7 +152,7 @@ async def test_a_declaration_cut_short_is_set_up_once_after_the_lease(
     assert world.count("incidents", "INC-1 declared") == 1
     assert world.alice in ch.members
     (setup,) = await world.rows("setup")
-    assert (setup.state, setup.attempts) == ("done", 2)
+    assert (setup.state, setup.attempts) == ("done", 2 if cut == 1 else 1)
     incident = (await world.bot.services.store.list_open())[0]
     assert incident.channel_id == ch.id and incident.announcement_ts == ch.pins[0]
     # The clocks went on meanwhile: the page at declaration went out once.

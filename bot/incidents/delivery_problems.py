@@ -32,8 +32,9 @@ class DeliveryProblems:
         lines = [f"• could not invite {self.chat.user_ref(u)}: `{c}`" for u, c in failed.items()]
         text = f"{row.payload.get('report') or 'Problems'}:\n" + "\n".join(lines)
         message = Message(text=text, incident_id=row.incident_id)
+        channel = str(row.payload.get("to") or row.conversation)  # the lane may differ
         await self.outbox.post(
-            s, row.conversation, message, key=step_key(row.key, "problems"), priority=row.priority
+            s, channel, message, key=step_key(row.key, "problems"), priority=row.priority
         )
 
     async def while_open(self, row: OutboxRow) -> bool:

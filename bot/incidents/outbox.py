@@ -53,6 +53,8 @@ def message_from(payload: dict[str, Any], step: str | None) -> Message:
 
 # Names of the hooks the deliverer runs (bot/incidents/delivery_problems.py).
 REPORT_INVITES = "report_invites"
+# The announcement is posted: its ts goes on the incident (bot/incidents/setup.py).
+ANNOUNCED = "announced"
 # A guard: send only while the row's incident is open.
 WHILE_OPEN = "open"
 
@@ -184,16 +186,20 @@ class Outbox:
         incident_id: int | None,
         priority: int = 100,
         report: str | None = None,
+        lane: str | None = None,
     ) -> OutboxRow | None:
         """Invite people; with `report`, those who could not be invited are named in
-        the channel afterwards (Slack says who, and why, only when it is done)."""
+        the channel afterwards (Slack says who, and why, only when it is done). `lane`:
+        deliver it in an order of its own, beside the channel's posts, not behind them."""
         payload: dict[str, Any] = {"users": list(dict.fromkeys(users))}
         if report:
             payload.update(then=REPORT_INVITES, report=report, problem="could not invite")
+        if lane:
+            payload["to"] = channel
         return await self._add(
             s,
             Op.INVITE,
-            channel,
+            lane or channel,
             key,
             payload,
             incident_id=incident_id,
@@ -209,14 +215,21 @@ class Outbox:
         key: str,
         incident_id: int | None,
         priority: int = 100,
+        report: str | None = None,
+        lane: str | None = None,
     ) -> OutboxRow | None:
         # Slack refuses a topic over 250 characters.
+        payload: dict[str, Any] = {"topic": topic[:250]}
+        if report:
+            payload.update(report=report, problem="could not set the topic")
+        if lane:
+            payload["to"] = channel
         return await self._add(
             s,
             Op.TOPIC,
-            channel,
+            lane or channel,
             key,
-            {"topic": topic[:250]},
+            payload,
             incident_id=incident_id,
             priority=priority,
         )
@@ -231,15 +244,19 @@ class Outbox:
         ts: str | None = None,
         ts_from: str | None = None,
         priority: int = 100,
+        report: str | None = None,
     ) -> OutboxRow | None:
         """Pin a message: by its ts, or (`ts_from`) the one a post row of this
         conversation delivered, which goes first since a conversation goes in order."""
+        payload: dict[str, Any] = {"ts": ts, "ts_from": ts_from}
+        if report:
+            payload.update(report=report, problem="could not pin the announcement")
         return await self._add(
             s,
             Op.PIN,
             channel,
             key,
-            {"ts": ts, "ts_from": ts_from},
+            payload,
             incident_id=incident_id,
             priority=priority,
         )

@@ -1,26 +1,33 @@
 """Setting up a declared incident's channel: create it (adopting one an interrupted
-set-up created), invite the responders, set the topic, post and pin the announcement,
-announce it elsewhere, and report what failed. Run right after the declaration, or again
-by the scheduler after a crash: each step first finds what it did before."""
+set-up created), then write the rest to the outbox in one transaction: invite the
+responders, set the topic, post and pin the announcement, announce it elsewhere. Run
+right after the declaration, or again by the scheduler after a crash: the channel is
+found, and the rows, keyed by the step, are written once. What Slack refuses is
+reported by the outbox (bot/incidents/delivery_problems.py)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.incidents.channel_names import channel_name, with_suffix
-from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message, post_once, step_key
-from bot.incidents.outbox import Outbox, rank
+from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message, step_key
+from bot.incidents.outbox import ANNOUNCED, Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.values import incident_values
 from bot.policy.model import Severity
 from bot.policy.templates import render
 from bot.store.repo import Store
-from bot.store.tables import Incident
+from bot.store.tables import Incident, OutboxRow
 
 log = logging.getLogger(__name__)
+
+REPORT = "Incident set up with problems"
 
 MAX_NAME_ATTEMPTS = 50
 MAX_TIMEOUTS = 3
@@ -65,77 +72,93 @@ class ChannelSetUp:
 
         invitees, problems = await self._invitees(sev, incident.commander_id)
         outcome.problems += problems
-        try:
-            failed = await self.chat.invite(channel_id, invitees)
-            outcome.problems += [
-                f"Could not invite {self.chat.user_ref(u)}: `{code}`." for u, code in failed.items()
-            ]
-        except ChatError as e:
-            outcome.problems.append(f"Could not invite responders: `{e.code}`.")
-
         values = incident_values(pol, incident, self.chat, await self.store.roles(incident.id))
-        if pol.channel.topic:
-            try:
-                await self.chat.set_topic(channel_id, render(pol.channel.topic, values)[:250])
-            except ChatError as e:
-                outcome.problems.append(f"Could not set the topic: `{e.code}`.")
-
         text = render(pol.templates.announcement, values)
         if sev.checklist and "{checklist}" not in pol.templates.announcement:
             # The immediate actions ride in the pinned announcement: one post, one pin.
             text += "\n\n*Immediate actions*\n" + "\n".join(f"• {s}" for s in sev.checklist)
-        announcement = Message(
-            title=f"{incident.number}: {incident.title}",
-            text=text,
-            incident_id=incident.id,
-            controls=INCIDENT_CONTROLS,
-            step=step_key(step, channel_id, "announcement"),
-        )
-        try:
-            ts = incident.announcement_ts
-            if ts is None:
-                ts = await post_once(self.chat, channel_id, announcement, retry_since)
-                outcome.incident = await self.store.update_incident(incident_id, announcement_ts=ts)
-            await self.chat.pin(channel_id, ts)
-        except ChatError as e:
-            outcome.problems.append(f"Could not post or pin the announcement: `{e.code}`.")
-
-        if pol.channel.announce and not incident.private:
-            text = (
-                f"{incident.number} declared: *{self.chat.literal(incident.title)}* "
-                f"({sev.name}, {sev.label}). "
-                f"Join {self.chat.channel_ref(channel_id)}. "
-                f"Commander: {self.chat.user_ref(incident.commander_id)}"
+        priority = rank(pol, incident)
+        # The rest is outbox rows, in one transaction, keyed by the step: a set-up run
+        # again writes none twice. The announcement, then its pin, in the channel's own
+        # order; the invitations and the topic each in a lane of their own, side by side
+        # with it (the critical path is create, post, pin); #incidents at its pace.
+        async with self.store.session() as s:
+            await self.outbox.invite(
+                s,
+                channel_id,
+                invitees,
+                key=step_key(step, channel_id, "invite"),
+                incident_id=incident.id,
+                priority=priority,
+                report=REPORT,
+                lane=f"{channel_id}:invite",
             )
-            where = pol.channel.announce
-            # Through the outbox: the announcement channel is shared by every incident and
-            # paced at Slack's one post a second, so a burst of declarations must not wait
-            # in line here (their set-ups would, and their pins with them). Keyed as the
-            # step, a set-up run again writes it once; a refusal is reported by the outbox.
-            async with self.store.session() as s:
+            if pol.channel.topic:
+                await self.outbox.topic(
+                    s,
+                    channel_id,
+                    render(pol.channel.topic, values),
+                    key=step_key(step, channel_id, "topic"),
+                    incident_id=incident.id,
+                    priority=priority,
+                    report=REPORT,
+                    lane=f"{channel_id}:topic",
+                )
+            announcement = step_key(step, channel_id, "announcement")
+            if incident.announcement_ts is None:
+                await self.outbox.post(
+                    s,
+                    channel_id,
+                    Message(
+                        title=f"{incident.number}: {incident.title}",
+                        text=text,
+                        incident_id=incident.id,
+                        controls=INCIDENT_CONTROLS,
+                    ),
+                    key=announcement,
+                    priority=priority,
+                    then=ANNOUNCED,
+                    problem="could not post the announcement",
+                    report=REPORT,
+                )
+            await self.outbox.pin(
+                s,
+                channel_id,
+                key=step_key(step, channel_id, "pin"),
+                incident_id=incident.id,
+                ts=incident.announcement_ts,
+                ts_from=None if incident.announcement_ts else announcement,
+                priority=priority,
+                report=REPORT,
+            )
+            if pol.channel.announce and not incident.private:
+                line = (
+                    f"{incident.number} declared: *{self.chat.literal(incident.title)}* "
+                    f"({sev.name}, {sev.label}). "
+                    f"Join {self.chat.channel_ref(channel_id)}. "
+                    f"Commander: {self.chat.user_ref(incident.commander_id)}"
+                )
+                where = pol.channel.announce
                 await self.outbox.post(
                     s,
                     where,
-                    Message(text=text, incident_id=incident.id),
+                    Message(text=line, incident_id=incident.id),
                     key=step_key(step, where),
-                    priority=rank(pol, incident),
+                    priority=priority,
                     problem=f"could not announce in {where}",
-                    report="Incident set up with problems",
+                    report=REPORT,
                 )
-                await s.commit()
-            self.outbox.wake()
-
-        if outcome.problems:
-            report = "Incident set up with problems:\n" + "\n".join(
-                f"• {p}" for p in outcome.problems
-            )
-            message = Message(
-                text=report, incident_id=incident.id, step=step_key(step, channel_id, "problems")
-            )
-            try:
-                await post_once(self.chat, channel_id, message, retry_since)
-            except ChatError:
-                log.warning("could not report setup problems in %s", channel_id)
+            if outcome.problems:  # what is known now (a user group unreadable)
+                report = f"{REPORT}:\n" + "\n".join(f"• {p}" for p in outcome.problems)
+                await self.outbox.post(
+                    s,
+                    channel_id,
+                    Message(text=report, incident_id=incident.id),
+                    key=step_key(step, channel_id, "problems"),
+                    priority=priority,
+                )
+            await s.commit()
+        self.outbox.wake()
 
     async def _create_channel(
         self, incident: Incident, sev: Severity, retry_since: datetime | None
@@ -202,3 +225,14 @@ class ChannelSetUp:
                 except ChatError as e:
                     problems.append(f"Could not read the members of `{key}`: `{e.code}`.")
         return list(dict.fromkeys(users)), problems
+
+
+async def record_announcement(s: AsyncSession, row: OutboxRow, result: dict[str, Any]) -> None:
+    """In the transaction that marks the announcement delivered: its ts on the incident
+    (the pin, the summary's edits and a set-up run again all read it there)."""
+    if row.incident_id is None or not result.get("ts"):
+        return
+    incident = await s.get(Incident, row.incident_id)
+    if incident is not None and incident.announcement_ts is None:
+        incident.announcement_ts = str(result["ts"])
+        s.add(incident)
