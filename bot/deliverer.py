@@ -116,7 +116,7 @@ class Deliverer:
         self.guards: dict[str, Guard] = {}
         # Rows this process is delivering right now: never "dead", however long they take.
         self.in_flight: set[int] = set()
-        self._gate = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._stopping = False
         self._lock = asyncio.Lock()
@@ -159,18 +159,37 @@ class Deliverer:
                 return
 
     async def run_once(self) -> int:
-        """Deliver every row that may go now; returns how many were handled."""
+        """Deliver every row that may go now; returns how many were handled.
+
+        A pipeline, not passes: whenever a delivery ends, the rows it unblocked (the pin
+        behind its announcement, a channel's next post) and any others are claimed at
+        once, up to the concurrency, instead of waiting for the slowest of a batch."""
         async with self._lock:
             now = self.clock.now()
             await self.outbox.recover(now - self.lease, sorted(self.in_flight))
             handled = 0
-            while not self._stopping:
-                rows = await self.outbox.claim(self.worker, self.clock.now(), self.batch)
-                if not rows:
-                    break
-                await asyncio.gather(*(self._guarded(r) for r in rows))
-                handled += len(rows)
-            return handled
+            running: set[asyncio.Task[None]] = set()
+            try:
+                while True:
+                    room = self.concurrency - len(running)
+                    # Claim in handfuls, not after every single delivery: each claim is
+                    # a write, and on SQLite writes take turns.
+                    if (room >= max(1, self.concurrency // 4) or not running) and (
+                        not self._stopping
+                    ):
+                        rows = await self.outbox.claim(self.worker, self.clock.now(), room)
+                        for row in rows:
+                            self.in_flight.add(row.id)  # before the task runs: never "dead"
+                            running.add(asyncio.create_task(self._guarded(row)))
+                        handled += len(rows)
+                    if not running:
+                        return handled
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()  # a failure the row could not record: surface it
+            finally:
+                if running:  # stopping on an error: let the others finish their rows
+                    await asyncio.gather(*running, return_exceptions=True)
 
     async def run_forever(self) -> None:
         while not self._stopping:
@@ -196,15 +215,13 @@ class Deliverer:
     # -- one row -------------------------------------------------------------------
 
     async def _guarded(self, row: OutboxRow) -> None:
-        async with self._gate:
-            self.in_flight.add(row.id)
-            try:
-                await self._deliver(row)
-            except Exception as e:  # a bug in one row must not stop the others
-                log.exception("outbox row %s (%s) failed unexpectedly", row.id, row.op)
-                await self._failed(row, f"internal: {type(e).__name__}", transient=True)
-            finally:
-                self.in_flight.discard(row.id)
+        try:
+            await self._deliver(row)
+        except Exception as e:  # a bug in one row must not stop the others
+            log.exception("outbox row %s (%s) failed unexpectedly", row.id, row.op)
+            await self._failed(row, f"internal: {type(e).__name__}", transient=True)
+        finally:
+            self.in_flight.discard(row.id)
 
     async def _deliver(self, row: OutboxRow) -> None:
         guard = self.guards.get(str(row.payload.get("only_while") or ""))
@@ -228,12 +245,9 @@ class Deliverer:
             return
         result = sent
         now = self.clock.now()
-        pace = None
+        paced = None
         if row.op == Op.POST and not is_person(row.conversation):
-            current = await self.outbox.pace_of(row.conversation)
-            pace = self.pace.spend(
-                current.tokens if current else None, current.stamp if current else None, now
-            )
+            paced = (row.conversation, self.pace.spend)
         hook = self.on_done.get(str(row.payload.get("then") or ""))
         also = None
         if hook is not None:
@@ -242,7 +256,7 @@ class Deliverer:
                 await hook(s, row, result)
 
             also = also_run
-        await self.outbox.finish(row.id, now, result, pace=pace, also=also)
+        await self.outbox.finish(row.id, now, result, paced=paced, also=also)
 
     async def _send(self, row: OutboxRow) -> dict[str, Any] | None:
         payload = row.payload

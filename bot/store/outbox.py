@@ -135,12 +135,13 @@ class OutboxStore:
         now: datetime,
         result: dict[str, Any] | None,
         *,
-        pace: tuple[float, datetime, datetime | None] | None = None,
+        paced: tuple[str, Spend] | None = None,
         also: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
-        """Mark a delivered row done, and (for a post) the conversation's new pace; `also`
-        writes what follows from the delivery (a post's ts on its incident) in the same
-        transaction, so a crash never keeps one without the other."""
+        """Mark a delivered row done, and (for a post: `paced` is its conversation and how
+        a post spends its pace) the conversation's new pace; `also` writes what follows
+        from the delivery (a post's ts on its incident) in the same transaction, so a
+        crash never keeps one without the other."""
         async with self.store.session() as s:
             # Write first: a SQLite transaction that reads, then writes, can fail to
             # upgrade its lock under load instead of waiting for it.
@@ -149,10 +150,8 @@ class OutboxStore:
                 .where(col(OutboxRow.id) == row_id)
                 .values(state=OutboxState.DONE, finished_at=now, result=result, error=None)
             )
-            if pace is not None:
-                row = await s.get(OutboxRow, row_id)
-                if row is not None:
-                    await _set_pace(s, row.conversation, *pace)
+            if paced is not None:
+                await _spend_pace(s, *paced, now)
             if also is not None:
                 await also(s)
             await s.commit()
@@ -204,10 +203,6 @@ class OutboxStore:
             found = res.first()
             return dict(found) if found is not None else None
 
-    async def pace_of(self, conversation: str) -> ConversationPace | None:
-        async with self.store.session() as s:
-            return await s.get(ConversationPace, conversation)
-
     async def next_due(self) -> datetime | None:
         """When a pending row next falls due (for the worker's wake-up)."""
         async with self.store.session() as s:
@@ -247,10 +242,15 @@ class OutboxStore:
             return (await s.exec(q)).all()
 
 
-async def _set_pace(
-    s: AsyncSession, conversation: str, tokens: float, stamp: datetime, next_at: datetime | None
-) -> None:
+# How one post changes a conversation's pace: (tokens, stamp, now) -> (tokens left,
+# stamp, when the next post may go or None). bot/deliverer.py's Pace.spend.
+Spend = Callable[[float | None, datetime | None, datetime], tuple[float, datetime, datetime | None]]
+
+
+async def _spend_pace(s: AsyncSession, conversation: str, spend: Spend, now: datetime) -> None:
+    # One post in flight per conversation: nobody else writes this row meanwhile.
     pace = await s.get(ConversationPace, conversation)
+    tokens, stamp, next_at = spend(pace.tokens if pace else None, pace.stamp if pace else None, now)
     if pace is None:
         pace = ConversationPace(conversation=conversation, tokens=tokens, stamp=stamp)
     pace.tokens, pace.stamp, pace.next_at = tokens, stamp, next_at
