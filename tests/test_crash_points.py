@@ -270,10 +270,16 @@ async def check(crashes: Crashes, incs: list[Inc]) -> list[str]:
     # Outbox rows finished unsent: a reminder whose incident was resolved before its turn
     # (the guard in bot/deliverer.py), rightly never sent.
     skipped: set[str] = set()
-    for key, state, result in await crashes.rows("SELECT key, state, result FROM outbox"):
+    for key, state, result, iid, finished in await crashes.rows(
+        "SELECT key, state, result, incident_id, finished_at FROM outbox"
+    ):
         res = json.loads(result) if isinstance(result, str) else (result or {})
         if state == "done" and res.get("skipped"):
             skipped.add(str(key))
+            resolved = incidents[int(iid)][5] if iid is not None else None
+            # The guard holds a reminder back only once its incident is resolved.
+            if resolved is None or when(finished) < when(resolved):
+                bad(f"outbox {key} skipped before INC-{iid} was resolved ({resolved})")
     skipped_channel_nags: Counter[int] = Counter()
 
     # The declarations: each title once, resolved.
