@@ -28,6 +28,8 @@ from tests.helpers import (
     say,
     virtual_clock,
 )
+from tests.modal_forms import modal_values
+from tests.modal_forms import modals as modal_list
 from tests.slack_requests import Response
 from tests.slack_server import FakeSlack
 
@@ -55,7 +57,7 @@ async def answer_after(bot: Bot, before: int) -> str:
 
 
 def modals(slack: FakeSlack, view: View) -> list[dict[str, Any]]:
-    return [v.view for v in slack.views if v.view.get("callback_id") == view.value]
+    return modal_list(slack, view.value)
 
 
 async def opened(slack: FakeSlack, view: View) -> dict[str, Any]:
@@ -64,22 +66,8 @@ async def opened(slack: FakeSlack, view: View) -> dict[str, Any]:
 
 
 async def submit(bot: Bot, view: View, user: str, **answers: str) -> Response:
-    """Submit the latest modal of `view` as Slack would: each answer goes into the input
-    block whose action_id is its name, shaped like that block's element."""
-    modal = modals(bot.slack, view)[-1]
-    inputs = {b["element"]["action_id"]: b for b in modal["blocks"] if b["type"] == "input"}
-    values: dict[str, Any] = {}
-    for name, answer in answers.items():
-        assert name in inputs, f"{view} has no input {name!r}: {sorted(inputs)}"
-        block = inputs[name]
-        element = block["element"]
-        if element["type"] == "static_select":
-            choices = [o["value"] for o in element["options"]]
-            assert answer in choices, f"{answer!r} is not offered: {choices}"
-            state = {"type": "static_select", "selected_option": {"value": answer}}
-        else:
-            state = {"type": element["type"], "value": answer}
-        values[block["block_id"]] = {name: state}
+    """Submit the latest modal of `view` as Slack would."""
+    values = modal_values(modals(bot.slack, view)[-1], **answers)
     return await bot.send.view_submission(view, values, user=user)
 
 
