@@ -31,7 +31,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.incidents.chat import CLOCK_SKEW, Chat, ChatError, Message, post_once
 from bot.incidents.outbox import Op, message_from
-from bot.store.outbox import OutboxStore
+from bot.store.group_commit import GroupCommit
+from bot.store.outbox import Finished, OutboxStore
 from bot.store.tables import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ class Deliverer:
         self._loop: asyncio.Task[None] | None = None
         self._kick: asyncio.Task[None] | None = None
         self._again = False
+        # Deliveries that end together are marked done in one transaction.
+        self._finish: GroupCommit[Finished] = GroupCommit(outbox.finish_many)
 
     # -- driving -----------------------------------------------------------------------
 
@@ -233,7 +236,7 @@ class Deliverer:
                 since = (row.first_claimed_at - CLOCK_SKEW).timestamp()
                 ts = await self.chat.find_posted(row.conversation, row.key, since)
             result: dict[str, Any] = {"ts": ts} if ts else {"skipped": True}
-            await self.outbox.finish(row.id, self.clock.now(), result)
+            await self._finish(Finished(row.id, self.clock.now(), result))
             return
         try:
             sent = await self._send(row)
@@ -241,7 +244,7 @@ class Deliverer:
             await self._failed(row, e.code, transient=e.code in TRANSIENT)
             return
         if sent is None:  # nothing to send any more (the renderer said so)
-            await self.outbox.finish(row.id, self.clock.now(), {"skipped": True})
+            await self._finish(Finished(row.id, self.clock.now(), {"skipped": True}))
             return
         result = sent
         now = self.clock.now()
@@ -256,7 +259,7 @@ class Deliverer:
                 await hook(s, row, result)
 
             also = also_run
-        await self.outbox.finish(row.id, now, result, paced=paced, also=also)
+        await self._finish(Finished(row.id, now, result, paced, also))
 
     async def _send(self, row: OutboxRow) -> dict[str, Any] | None:
         payload = row.payload
