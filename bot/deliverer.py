@@ -282,7 +282,13 @@ class Deliverer:
             failed = await self.chat.invite(where, list(payload.get("users") or ()))
             return {"failed": failed}
         if row.op == Op.TOPIC:
-            await self.chat.set_topic(where, str(payload.get("topic") or ""))
+            topic = str(payload.get("topic") or "")
+            if payload.get("render"):  # the topic of the moment it is sent
+                made = await self._message(payload, step=None)
+                if made is None:
+                    return None
+                topic = made.text[:250]  # Slack's limit
+            await self.chat.set_topic(where, topic)
             return {}
         if row.op == Op.PIN:
             pinned = await self._ts(payload)

@@ -30,6 +30,7 @@ from bot.incidents.escalation import Escalations
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.policy_words import role_named, severity_named, status_named
+from bot.incidents.summary import Summaries
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import fmt_time, incident_values
 from bot.planning import due_jobs
@@ -67,6 +68,7 @@ class Controls:
         self.escalations = escalations
         self.outbox = outbox
         self.checks = Checks(store, chat, policy)
+        self.summaries = Summaries(store, chat, policy, outbox)
 
     async def check(self, incident: Incident, user: str, action: PolicyAction) -> None:
         """Refuse (IncidentClosed, NotAllowed) unless `user` may do `action` now."""
@@ -117,6 +119,8 @@ class Controls:
         channel = incident.channel_id
         step = f"tl:{entry_id}"
         priority = rank(pol, incident)
+        # Every change shows in the pinned summary and the topic.
+        await self.summaries.refresh(s, pol, incident, step)
         if channel and invite:
             await self.outbox.invite(
                 s,

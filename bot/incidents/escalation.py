@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.incidents.chat import Chat, ChatError, Message, step_key
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.summary import Summaries
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import incident_values
 from bot.planning import due_jobs
@@ -54,6 +55,7 @@ class Escalations:
         self.policy = policy
         self.clock = clock
         self.outbox = outbox
+        self.summaries = Summaries(store, chat, policy, outbox)
 
     async def escalate_now(
         self, incident_id: int, *, by: str | None, reason: str | None
@@ -130,6 +132,7 @@ class Escalations:
             await s.flush()
             step = f"job:{job_id}" if job_id is not None else f"page:{entry.id}"
             await self._send(s, pol, inc, roles, level, reason, targets, note, step)
+            await self.summaries.refresh(s, pol, inc, step)  # the page shows in the summary
             await due_jobs.finish(s, job_id, now)
             await due_jobs.replan(s, inc, pol, now)
             await s.commit()
