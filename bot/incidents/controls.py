@@ -29,7 +29,8 @@ from bot.incidents.errors import (
 from bot.incidents.escalation import Escalations
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
-from bot.incidents.policy_words import role_named, severity_named, status_named
+from bot.incidents.policy_words import role_named, status_named
+from bot.incidents.severity_change import SeverityChange
 from bot.incidents.summary import Summaries
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import fmt_time, incident_values
@@ -69,6 +70,7 @@ class Controls:
         self.outbox = outbox
         self.checks = Checks(store, chat, policy)
         self.summaries = Summaries(store, chat, policy, outbox)
+        self.severity_change = SeverityChange(store, chat, policy, clock, outbox, self._tell)
 
     async def check(self, incident: Incident, user: str, action: PolicyAction) -> None:
         """Refuse (IncidentClosed, NotAllowed) unless `user` may do `action` now."""
@@ -180,7 +182,13 @@ class Controls:
             values["update"] = self.chat.literal(text)
             values["now"] = fmt_time(now, pol.timezone)
             values["update_number"] = str(number)
-            return [("", render(pol.templates.update, values))]
+            posted = render(pol.templates.update, values)
+            said: Said = [("", posted)]
+            sev = pol.severity(inc.severity)
+            if sev and sev.broadcast_updates and pol.channel.announce and not inc.private:
+                # The policy has this severity's updates told outside the channel too.
+                said.append((pol.channel.announce, f"{posted}\n_Follow it in {values['channel']}_"))
+            return said
 
         return await self._change(
             incident, user, TimelineKind.UPDATE, text, apply, data=change, say=say
@@ -210,30 +218,9 @@ class Controls:
         )
 
     async def set_severity(self, incident: Incident, user: str, severity: str) -> Incident:
+        """The new severity's set-up applied (bot/incidents/severity_change.py)."""
         await self.checks.check(incident, user, "severity")
-        sev = severity_named(await self.policy.of(incident), severity)
-        if sev.name == incident.severity:
-            raise NothingToDo(f"{incident.number} is already {sev.name}.", field="severity")
-        now = self.clock.now()
-        old = incident.severity
-
-        def apply(inc: Incident) -> None:
-            inc.severity, inc.severity_since = sev.name, now
-
-        cadence = format_duration(sev.update_every) if sev.update_every else "as needed"
-        line = (
-            f"Severity: *{old}* → *{sev.name}* ({sev.label}) by "
-            f"{self.chat.user_ref(user)}. Updates now every {cadence}; "
-            "escalation re-planned."
-        )
-        return await self._change(
-            incident,
-            user,
-            TimelineKind.SEVERITY,
-            f"Severity {old} → {sev.name}",
-            apply,
-            say=lambda _: [("", line)],
-        )
+        return await self.severity_change.run(incident, user, severity)
 
     async def ack(self, incident: Incident, user: str) -> int:
         if incident.resolved_at is not None:

@@ -38,6 +38,15 @@ REASON_TEXT = {
 REPORT = "Escalation problems"
 
 
+def reason_text(reason: Reason, incident: Incident) -> str:
+    """Why a level is paged, saying what happened: a level paged "at declaration" for a
+    severity the incident was changed to is paged because of that change."""
+    since = incident.severity_since
+    if reason is Reason.AT_DECLARE and since is not None and since > incident.declared_at:
+        return f"severity raised to {incident.severity}"
+    return REASON_TEXT[reason]
+
+
 @dataclass
 class Targets:
     users: list[str] = field(default_factory=list)
@@ -102,7 +111,7 @@ class Escalations:
         # holds one is how a busy pool deadlocks.
         roles = await self.store.roles(incident_id)
         now = when or self.clock.now()
-        why = REASON_TEXT[reason] + (f": {note}" if note else "")
+        why = reason_text(reason, incident) + (f": {note}" if note else "")
         async with self.store.session() as s:
             inc = await s.get(Incident, incident_id)
             assert inc is not None
@@ -184,7 +193,7 @@ class Escalations:
         values.update(
             level=level.name,
             targets=", ".join(t.mentions) or "-",
-            reason=REASON_TEXT[reason] + (f": {self.chat.literal(note)}" if note else ""),
+            reason=reason_text(reason, incident) + (f": {self.chat.literal(note)}" if note else ""),
         )
         if t.users:
             await self.outbox.invite(

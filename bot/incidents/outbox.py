@@ -28,6 +28,7 @@ class Op(StrEnum):
     INVITE = "invite"
     TOPIC = "topic"
     PIN = "pin"
+    ARCHIVE = "archive"
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -269,4 +270,23 @@ class Outbox:
             payload,
             incident_id=incident_id,
             priority=priority,
+        )
+
+    async def archive(
+        self,
+        s: AsyncSession,
+        channel: str,
+        *,
+        key: str,
+        incident_id: int | None,
+        priority: int = 100,
+        report: str | None = None,
+    ) -> OutboxRow | None:
+        """Archive a channel, after the rows written to it before (its pointer post); a
+        refusal is reported in the incident's channel of then (delivery_problems.py)."""
+        payload: dict[str, Any] = {}
+        if report:
+            payload.update(report=report, problem="could not archive the old channel")
+        return await self._add(
+            s, Op.ARCHIVE, channel, key, payload, incident_id=incident_id, priority=priority
         )

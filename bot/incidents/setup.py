@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.incidents.channel_names import channel_name, with_suffix
 from bot.incidents.chat import Chat, ChatError, Message, step_key
+from bot.incidents.invitees import severity_invitees
 from bot.incidents.outbox import ANNOUNCED, Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.summary import (
@@ -211,18 +212,7 @@ class ChannelSetUp:
         return None
 
     async def _invitees(self, sev: Severity, commander: str) -> tuple[list[str], list[str]]:
-        users = [commander]
-        problems: list[str] = []
-        for key in sev.invite:
-            contact = self.policy.policy.contacts[key]
-            if contact.user:
-                users.append(contact.user)
-            elif contact.usergroup:
-                try:
-                    users += await self.chat.group_members(contact.usergroup)
-                except ChatError as e:
-                    problems.append(f"Could not read the members of `{key}`: `{e.code}`.")
-        return list(dict.fromkeys(users)), problems
+        return await severity_invitees(self.chat, self.policy.policy, sev, commander)
 
 
 async def record_announcement(s: AsyncSession, row: OutboxRow, result: dict[str, Any]) -> None:
