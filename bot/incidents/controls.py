@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.incidents import monitoring
 from bot.incidents.chat import Chat, Message, step_key
 from bot.incidents.checks import Checks
 from bot.incidents.errors import (
@@ -25,6 +26,7 @@ from bot.incidents.errors import (
     IncidentClosed,
     MissingText,
     NothingToDo,
+    NotYet,
 )
 from bot.incidents.escalation import Escalations
 from bot.incidents.outbox import Outbox, rank
@@ -160,10 +162,16 @@ class Controls:
             )
         pol = await self.policy.of(incident)
         new_status = status_named(pol, status) if status else None
+        if new_status == pol.statuses.final:
+            raise FinalStatus(
+                f"`{new_status}` is not an update status: to close {incident.number} use "
+                "`/incident resolve <summary>` (or the Resolve button)."
+            )
         now = self.clock.now()
 
         def apply(inc: Incident) -> None:
             if new_status:
+                monitoring.track(pol, inc, new_status, now)
                 inc.status = new_status
             inc.last_update_at = now
             inc.nags_since_update = inc.nag_escalations = 0
@@ -200,8 +208,10 @@ class Controls:
         new = status_named(pol, status)
         if new == pol.statuses.final:
             raise FinalStatus("To close the incident use `/incident resolve <summary>`.")
+        now = self.clock.now()
 
         def apply(inc: Incident) -> None:
+            monitoring.track(pol, inc, new, now)
             inc.status = new
 
         old = incident.status
@@ -337,16 +347,20 @@ class Controls:
 
     async def resolve(self, incident: Incident, user: str, summary: str) -> Incident:
         await self.checks.check(incident, user, "resolve")
-        summary = summary.strip()
+        sure, summary = monitoring.confirmed(summary)
         if not summary:
             raise MissingText(
                 "Resolving needs a summary: `/incident resolve <what fixed it>`.", field="summary"
             )
         pol = await self.policy.of(incident)
         now = self.clock.now()
+        early = None if sure else monitoring.too_early(pol, incident, now)
+        if early:
+            raise NotYet(early, field="summary")
 
         def apply(inc: Incident) -> None:
             inc.resolved_at, inc.summary, inc.status = now, summary, pol.statuses.final
+            inc.monitoring_since = None
 
         roles = await self.store.roles(incident.id)
 

@@ -55,6 +55,9 @@ class Incident(SQLModel, table=True):
     nags_since_update: int = 0
     nag_escalations: int = 0
     snoozed_until: datetime | None = _dt()
+    # When it entered the monitoring status (None when not monitoring): the policy's
+    # monitor_for counts from here (issue 13).
+    monitoring_since: datetime | None = _dt()
     # Set when the bot was removed from the channel: its timeline stops there.
     bot_removed_at: datetime | None = _dt()
     # False between the declaration's ack and its acceptance (timeline line, clocks,
