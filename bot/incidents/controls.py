@@ -35,7 +35,7 @@ from bot.incidents.policy_words import role_named, status_named
 from bot.incidents.severity_change import SeverityChange
 from bot.incidents.summary import Summaries
 from bot.incidents.timeline import TimelineKind, new_entry
-from bot.incidents.values import fmt_time, incident_values
+from bot.incidents.values import fmt_time, incident_values, mentions
 from bot.planning import due_jobs
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
@@ -43,7 +43,7 @@ from bot.policy.permissions import Action as PolicyAction
 from bot.policy.templates import render
 from bot.store import jobs
 from bot.store.repo import Store
-from bot.store.tables import Incident, Participant
+from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
 
@@ -287,26 +287,28 @@ class Controls:
             invite=[user],
         )
 
-    async def assign_role(self, incident: Incident, by: str, role: str, user: str) -> Incident:
+    async def assign_role(
+        self, incident: Incident, by: str, role: str, user: str | Sequence[str]
+    ) -> Incident:
+        """`user`, or several people (SMEs), hold `role` from now on."""
         await self.checks.check(incident, by, "role")
         pol = await self.policy.of(incident)
         name = role_named(pol, role)
+        users = list(dict.fromkeys([user] if isinstance(user, str) else user))
         if name == "commander":
-            return await self.set_commander(incident, by, user)
+            if len(users) != 1:
+                raise MissingText("An incident has one commander: `/incident commander @person`.")
+            return await self.set_commander(incident, by, users[0])
         now = self.clock.now()
         async with self.store.session() as s:
-            row = await self.store.role_row(s, incident.id, name)
-            if row is None:
-                row = Participant(incident_id=incident.id, role=name, user_id=user, assigned_at=now)
-            else:
-                row.user_id, row.assigned_at = user, now
-            s.add(row)
-            who = self.chat.user_ref(user)
+            await self.store.set_role(s, incident.id, name, users, now)
+            who = mentions(self.chat, users)
             entry = new_entry(incident.id, TimelineKind.ROLE, now, f"{name}: {who}", author=by)
             s.add(entry)
             await s.flush()
-            line = f"{who} is now *{name}* (assigned by {self.chat.user_ref(by)})."
-            await self._tell(s, pol, incident, entry.id, [("", line)], invite=[user])
+            are = "is" if len(users) == 1 else "are"
+            line = f"{who} {are} now *{name}* (assigned by {self.chat.user_ref(by)})."
+            await self._tell(s, pol, incident, entry.id, [("", line)], invite=users)
             await s.commit()
         self.outbox.wake()
         return incident

@@ -171,7 +171,7 @@ class Escalations:
         s: AsyncSession,
         pol: Policy,
         incident: Incident,
-        roles: dict[str, str],
+        roles: dict[str, list[str]],
         level: Level,
         reason: Reason,
         t: Targets,

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.incidents.chat import INCIDENT_CONTROLS, Chat, Message, step_key
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
-from bot.incidents.values import Refs, fmt_time, incident_values
+from bot.incidents.values import Refs, fmt_time, incident_values, mentions
 from bot.policy.model import Policy
 from bot.policy.templates import render
 from bot.store import jobs
@@ -38,11 +38,11 @@ class SummaryState:
 
     policy: Policy
     incident: Incident
-    roles: Mapping[str, str]
+    roles: Mapping[str, Sequence[str]]
     pages: Sequence[Page] = ()
 
     def values(self, refs: Refs) -> dict[str, str]:
-        return incident_values(self.policy, self.incident, refs, dict(self.roles))
+        return incident_values(self.policy, self.incident, refs, self.roles)
 
 
 # -- the lines under the policy's announcement: each a function of the state ---------
@@ -61,7 +61,7 @@ def _state(st: SummaryState, refs: Refs) -> str | None:
 
 
 def _roles(st: SummaryState, refs: Refs) -> str | None:
-    held = [f"{role}: {refs.user_ref(user)}" for role, user in st.roles.items()]
+    held = [f"{role}: {mentions(refs, users)}" for role, users in st.roles.items() if users]
     return "*Roles:* " + ", ".join(held) if held else None
 
 

@@ -77,10 +77,13 @@ class Incident(SQLModel, table=True):
 
 
 class Participant(SQLModel, table=True):
-    """Who holds which policy role in an incident (the commander is on Incident)."""
+    """Who holds which policy role in an incident (the commander is on Incident); a role
+    may have several holders (SMEs), one row each."""
 
     __tablename__ = "participant"
-    __table_args__ = (UniqueConstraint("incident_id", "role", name="uq_participant_role"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "role", "user_id", name="uq_participant_role_user"),
+    )
 
     id: int = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)

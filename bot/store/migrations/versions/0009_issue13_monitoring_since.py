@@ -1,4 +1,7 @@
-"""monitoring since: when the incident entered its monitoring status (issue 13)
+"""monitoring since, roles with several holders (issue 13)
+
+incident.monitoring_since: when the incident entered its monitoring status; a role may
+have several holders (participant unique per incident, role and user).
 
 Revision ID: 0009_issue13
 Revises: 0008
@@ -22,8 +25,21 @@ def upgrade() -> None:
     # Nullable: an incident not monitoring (every incident before this) has none.
     with op.batch_alter_table('incident', schema=None) as batch_op:
         batch_op.add_column(sa.Column('monitoring_since', UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('participant', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_participant_role', type_='unique')
+        batch_op.create_unique_constraint(
+            'uq_participant_role_user', ['incident_id', 'role', 'user_id']
+        )
 
 
 def downgrade() -> None:
+    # Back to one holder a role: the first assigned is kept.
+    op.execute(
+        "DELETE FROM participant WHERE id NOT IN "
+        "(SELECT MIN(id) FROM participant GROUP BY incident_id, role)"
+    )
+    with op.batch_alter_table('participant', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_participant_role_user', type_='unique')
+        batch_op.create_unique_constraint('uq_participant_role', ['incident_id', 'role'])
     with op.batch_alter_table('incident', schema=None) as batch_op:
         batch_op.drop_column('monitoring_since')
