@@ -10,21 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from bot.clock import VirtualClock
 from bot.slack.ids import Action, View
-from tests.harness import ROOT, TEST_POLICY, eventually, start_bot
+from tests.harness import eventually
 from tests.helpers import (
     DeclaredIncident,
-    add_test_team,
-    declare_checkout_errors,
+    declared_under,
     pending_jobs,
     posts,
     say,
     virtual_clock,
 )
-from tests.slack_server import FakeSlack
 from tests.test_controls_slack import errors_of, opened, submit
 
 T0 = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
@@ -50,20 +46,8 @@ async def test_update_resolved_never_leaves_an_open_incident_resolved(
 @pytest.fixture
 async def monitored(tmp_path: Path) -> AsyncIterator[DeclaredIncident]:
     """The test policy with SEV2 monitored for 30 minutes before resolving."""
-    data: dict[str, Any] = yaml.safe_load(TEST_POLICY.read_text(encoding="utf-8"))
-    data["severities"][1]["monitor_for"] = "30m"
-    policy = tmp_path / "monitored.yaml"
-    policy.write_text(yaml.safe_dump(data), encoding="utf-8")
-    slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
-    await slack.start()
-    alice, general = add_test_team(slack)
-    bot = await start_bot(
-        slack, f"sqlite+aiosqlite:///{tmp_path}/b.db", clock=VirtualClock(T0), policy=policy
-    )
-    ch = await declare_checkout_errors(bot, alice, general)
-    yield DeclaredIncident(slack, bot, ch, alice)
-    await bot.stop()
-    await slack.stop()
+    async with declared_under(tmp_path, 1, monitor_for="30m") as declared:
+        yield declared
 
 
 async def is_open(bot: Any) -> bool:

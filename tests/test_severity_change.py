@@ -8,19 +8,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from bot.clock import VirtualClock
-from tests.harness import ROOT, TEST_POLICY, Bot, start_bot
+from tests.harness import ROOT, Bot, start_bot
 from tests.helpers import (
     LEAD,
     DeclaredIncident,
     add_clocks_team,
-    add_test_team,
-    declare_checkout_errors,
+    declared_under,
     posts,
     say,
 )
@@ -73,20 +70,8 @@ async def test_bad_severity_changes_are_answered_and_change_nothing(
 @pytest.fixture
 async def broadcasting(tmp_path: Path) -> AsyncIterator[DeclaredIncident]:
     """The test policy with SEV1's updates broadcast to #incidents."""
-    data: dict[str, Any] = yaml.safe_load(TEST_POLICY.read_text(encoding="utf-8"))
-    data["severities"][0]["broadcast_updates"] = True
-    policy = tmp_path / "broadcast.yaml"
-    policy.write_text(yaml.safe_dump(data), encoding="utf-8")
-    slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
-    await slack.start()
-    alice, general = add_test_team(slack)
-    bot = await start_bot(
-        slack, f"sqlite+aiosqlite:///{tmp_path}/b.db", clock=VirtualClock(T0), policy=policy
-    )
-    ch = await declare_checkout_errors(bot, alice, general)
-    yield DeclaredIncident(slack, bot, ch, alice)
-    await bot.stop()
-    await slack.stop()
+    async with declared_under(tmp_path, 0, broadcast_updates=True) as declared:
+        yield declared
 
 
 async def test_the_announcement_channel_hears_of_changes_when_the_policy_says_so(
