@@ -285,7 +285,13 @@ class Deliverer:
             failed = await self.chat.invite(where, list(payload.get("users") or ()))
             return {"failed": failed}
         if row.op == Op.TOPIC:
-            await self.chat.set_topic(where, str(payload.get("topic") or ""))
+            topic = str(payload.get("topic") or "")
+            if payload.get("render"):  # the topic of the moment it is sent
+                made = await self._message(payload, step=None)
+                if made is None:
+                    return None
+                topic = made.text[:250]  # Slack's limit
+            await self.chat.set_topic(where, topic)
             return {}
         if row.op == Op.PIN:
             pinned = await self._ts(payload)
@@ -293,6 +299,9 @@ class Deliverer:
                 return None
             await self.chat.pin(where, pinned)
             return {"ts": pinned}
+        if row.op == Op.ARCHIVE:
+            await self.chat.archive(where)
+            return {}
         raise ChatError("unknown_op", row.op)
 
     async def _message(self, payload: dict[str, Any], step: str | None) -> Message | None:

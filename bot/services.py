@@ -19,6 +19,7 @@ from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
 from bot.incidents.report import Reports, deliver
 from bot.incidents.setup import record_announcement
+from bot.incidents.summary import SUMMARY, TOPIC, Summaries
 from bot.incidents.timeline import Timeline
 from bot.ops.health import SelfCheck
 from bot.policy.loader import LoadedPolicy, load_policy
@@ -112,6 +113,10 @@ async def build_services(
     problems = DeliveryProblems(store, chat, outbox)
     deliverer.on_done[REPORT_INVITES] = problems.invites_done
     deliverer.on_done[ANNOUNCED] = record_announcement
+    # The pinned summary and the topic are made when delivered: the state of then.
+    summaries = Summaries(store, chat, policy_book, outbox)
+    deliverer.renderers[SUMMARY] = summaries.render_summary
+    deliverer.renderers[TOPIC] = summaries.render_topic
     deliverer.on_failed.append(problems.failed)
     deliverer.guards[WHILE_OPEN] = problems.while_open
     if settings.role is not Role.WEB:

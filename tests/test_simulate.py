@@ -83,7 +83,12 @@ async def test_updates_restart_the_clock_in_a_simulation() -> None:
         updates_every=timedelta(minutes=20),
     )
     events = [e.as_dict(sim.start) for e in sim.events]
-    assert offsets(events, "post", "Simulated update") == [20, 40, 60, 80, 100, 120]
+    in_channel = [e for e in events if e["target"] != "#incidents"]
+    assert offsets(in_channel, "post", "Simulated update") == [20, 40, 60, 80, 100, 120]
+    # P2's updates are told in #incidents too (runbook 000: "Post in #incidents").
+    assert offsets(events, "post", "Simulated update") == [
+        m for m in range(20, 121, 20) for _ in "ab"
+    ]
     assert offsets(events, "post", "due a status update") == [], "updated in time: no nags"
     # P2's unresolved-after rule still climbs: updates don't stop that clock.
     assert offsets(events, "post", "to *Engineering Manager / CTO") == [60]

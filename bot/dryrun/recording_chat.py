@@ -80,6 +80,9 @@ class RecordingChat:
     async def pin(self, channel: str, ts: str) -> None:
         self._log("pin", self.channel_ref(channel), "the announcement")
 
+    async def archive(self, channel: str) -> None:
+        self._log("archive", self.channel_ref(channel))
+
     async def find_posted(self, channel: str, step: str, since: float) -> str | None:
         return None  # a dry run never crashes half way
 

@@ -84,6 +84,10 @@ class Chat(Protocol):
 
     async def pin(self, channel: str, ts: str) -> None: ...
 
+    async def archive(self, channel: str) -> None:
+        """Archive a channel (the public one an incident left for a private one)."""
+        ...
+
     async def find_posted(self, channel: str, step: str, since: float) -> str | None:
         """The ts of a message carrying `step`, posted in `channel` (or the DM with a user)
         since `since` (epoch seconds); None when there is none or it cannot be read."""

@@ -57,6 +57,11 @@ class MissingText(IncidentError):
     """A verb that needs text (a title, an update, a note, a summary) got none."""
 
 
+class NotYet(IncidentError):
+    """The policy asks to wait first (a monitoring period before resolving); the message
+    says how to go ahead anyway."""
+
+
 class NothingToDo(IncidentError):
     """The change asked for is the state already (same severity, same commander, no
     page waiting for an acknowledgement, every escalation level paged)."""

@@ -12,6 +12,7 @@ from bot.clock import Clock
 from bot.incidents.chat import Chat, ChatError, Message, step_key
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.summary import Summaries
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import incident_values
 from bot.planning import due_jobs
@@ -37,6 +38,15 @@ REASON_TEXT = {
 REPORT = "Escalation problems"
 
 
+def reason_text(reason: Reason, incident: Incident) -> str:
+    """Why a level is paged, saying what happened: a level paged "at declaration" for a
+    severity the incident was changed to is paged because of that change."""
+    since = incident.severity_since
+    if reason is Reason.AT_DECLARE and since is not None and since > incident.declared_at:
+        return f"severity raised to {incident.severity}"
+    return REASON_TEXT[reason]
+
+
 @dataclass
 class Targets:
     users: list[str] = field(default_factory=list)
@@ -54,6 +64,7 @@ class Escalations:
         self.policy = policy
         self.clock = clock
         self.outbox = outbox
+        self.summaries = Summaries(store, chat, policy, outbox)
 
     async def escalate_now(
         self, incident_id: int, *, by: str | None, reason: str | None
@@ -100,7 +111,7 @@ class Escalations:
         # holds one is how a busy pool deadlocks.
         roles = await self.store.roles(incident_id)
         now = when or self.clock.now()
-        why = REASON_TEXT[reason] + (f": {note}" if note else "")
+        why = reason_text(reason, incident) + (f": {note}" if note else "")
         async with self.store.session() as s:
             inc = await s.get(Incident, incident_id)
             assert inc is not None
@@ -130,6 +141,7 @@ class Escalations:
             await s.flush()
             step = f"job:{job_id}" if job_id is not None else f"page:{entry.id}"
             await self._send(s, pol, inc, roles, level, reason, targets, note, step)
+            await self.summaries.refresh(s, pol, inc, step)  # the page shows in the summary
             await due_jobs.finish(s, job_id, now)
             await due_jobs.replan(s, inc, pol, now)
             await s.commit()
@@ -159,7 +171,7 @@ class Escalations:
         s: AsyncSession,
         pol: Policy,
         incident: Incident,
-        roles: dict[str, str],
+        roles: dict[str, list[str]],
         level: Level,
         reason: Reason,
         t: Targets,
@@ -181,7 +193,7 @@ class Escalations:
         values.update(
             level=level.name,
             targets=", ".join(t.mentions) or "-",
-            reason=REASON_TEXT[reason] + (f": {self.chat.literal(note)}" if note else ""),
+            reason=reason_text(reason, incident) + (f": {self.chat.literal(note)}" if note else ""),
         )
         if t.users:
             await self.outbox.invite(

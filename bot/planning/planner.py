@@ -21,6 +21,7 @@ from bot.policy.model import Policy
 class Kind(StrEnum):
     NAG = "nag"
     ESCALATE = "escalate"
+    MONITORED = "monitored"  # the monitoring period is over: ask whether to resolve
 
 
 class Reason(StrEnum):
@@ -31,6 +32,7 @@ class Reason(StrEnum):
     IGNORED_NAGS = "ignored_nags"
     REPEAT = "repeat"
     MANUAL = "manual"
+    MONITOR_FOR = "monitor_for"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class ClockState:
     nag_escalations: int = 0  # levels paged for ignored nags since the last update
     snoozed_until: datetime | None = None
     pages: Mapping[int, Page] = field(default_factory=dict)
+    monitoring_since: datetime | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -89,6 +92,11 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
         if state.snoozed_until is not None and state.snoozed_until > due:
             due = state.snoozed_until  # snooze delays this one nag, not the cadence
         dues.append(Due(due, Kind.NAG, None, Reason.CADENCE))
+
+    # The monitoring period the policy asks for: at its end, the commander is asked.
+    if sev.monitor_for is not None and state.monitoring_since is not None:
+        due = state.monitoring_since + sev.monitor_for
+        dues.append(Due(due, Kind.MONITORED, None, Reason.MONITOR_FOR))
 
     levels = policy.escalation.levels
     unpaged = [i for i in range(len(levels)) if i not in state.pages]

@@ -31,6 +31,23 @@ def cross_references(policy: Policy) -> Problems:
         *_contact_refs(policy),
         *_permission_refs(policy),
         *_template_role_refs(policy),
+        *_monitoring_refs(policy),
+    ]
+
+
+def _monitoring_refs(policy: Policy) -> Problems:
+    """monitor_for counts from the status "monitoring": without one it could never end."""
+    if policy.status("monitoring") is not None:
+        return []
+    listed = ", ".join(policy.statuses.values)
+    return [
+        (
+            ("severities", i, "monitor_for"),
+            'counts from the status "monitoring", which statuses.values lacks '
+            f"({listed}); add it, or remove monitor_for",
+        )
+        for i, sev in enumerate(policy.severities)
+        if sev.monitor_for is not None
     ]
 
 

@@ -164,12 +164,12 @@ class Policy(PolicyModel):
         user: str,
         *,
         commander: str | None = None,
-        roles: Mapping[str, str | None] | None = None,
+        roles: Mapping[str, str | Collection[str] | None] | None = None,
         usergroups: Collection[str] = (),
     ) -> bool:
-        """May ``user`` (a Slack user ID) do ``action``? ``roles`` maps role -> holder;
+        """May ``user`` (a Slack user ID) do ``action``? ``roles`` maps role -> holder(s);
         ``usergroups`` are the IDs of the user groups ``user`` belongs to."""
-        holders = dict(roles or {})
+        holders: dict[str, str | Collection[str] | None] = dict(roles or {})
         if commander is not None:
             holders.setdefault("commander", commander)
         for grant in self.permissions.grants(action):
@@ -177,7 +177,8 @@ class Policy(PolicyModel):
                 return True
             if grant.kind == "commander" and holders.get("commander") == user:
                 return True
-            if grant.kind == "role" and holders.get(grant.name) == user:
+            held = holders.get(grant.name) if grant.kind == "role" else None
+            if held is not None and (held == user if isinstance(held, str) else user in held):
                 return True
             contact = self.contacts.get(grant.name) if grant.kind == "contact" else None
             if contact is not None and (contact.user == user or contact.usergroup in usergroups):

@@ -124,6 +124,13 @@ class Severity(PolicyModel):
     """Contact keys (users, user groups) invited to the channel when declared."""
     checklist: tuple[str, ...] = ()
     """Immediate actions, in order."""
+    broadcast_updates: bool = False
+    """Post status updates and severity changes in the announcement channel too (never
+    for a private incident)."""
+    monitor_for: MaybeDuration = None
+    """A monitoring period before resolving ("normal for 30 minutes"): resolving sooner
+    after the status became monitoring asks for confirmation; at its end the commander
+    is asked whether to resolve. Null: none."""
 
     @property
     def keys(self) -> set[str]:

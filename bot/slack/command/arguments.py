@@ -192,13 +192,8 @@ def role(verb: Verb, rest: str, vocab: Vocabulary) -> Command:
                     f"Write the role as one word: `/incident role {name(joined)} {person}`."
                 )
         raise UsageError(f"Unknown role {code(given[0])}. {roles}.")
-    user = _user(given[1] if len(given) > 1 else "", verb.usage)
-    if len(given) > 2:
-        raise UsageError(
-            f"`/incident role` takes a role and one person (got {code(' '.join(given[2:]))} "
-            f"after them). Use `{verb.usage}`, once per person."
-        )
-    return Role(found, user)
+    people = [_user(w, verb.usage) for w in given[1:]] or [_user("", verb.usage)]
+    return Role(found, people[0], tuple(people[1:]))
 
 
 def required_text(ex: str, make: Callable[[str], Command]) -> Arguments:

@@ -69,6 +69,8 @@ class Commander:
 class Role:
     role: str
     user_id: str
+    # More holders of the same role (`/incident role sme @a @b`).
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,7 @@ _TABLE = (
     Verb(
         "role",
         args.role,
-        "/incident role &lt;role&gt; @person",
+        "/incident role &lt;role&gt; @person [@person...]",
         "assign a role",
         in_incident=True,
         makes=Role,
