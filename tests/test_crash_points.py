@@ -6,7 +6,8 @@ SQLite file, with tests/policies/fast.yaml (a reminder every 2 s, Primary paged 
 declaration, Secondary 2 s later unless acknowledged), announcing in #incidents. Each
 incident: declare by slash command; its set-up, the Primary page, a reminder and the
 Secondary page; another reminder; a person's message in the channel; `/incident update`
-and `/incident note`; two more reminders; `/incident ack`; `/incident resolve`.
+and `/incident note`; two more reminders; `/incident ack` by the Primary and the
+Secondary; `/incident resolve`.
 
 Twenty crash points are drawn from `random.Random(seed)` (printed; `CRASH_SEED=<n>` or
 `CRASH_SEED=random` overrides it) among the script's slots (`SLOTS`); every incident's
@@ -224,7 +225,9 @@ async def run_incident(
     await crashes.step(
         "another reminder", lambda: nags_in(slack, inc.channel, inc) > base, kill("nag4")
     )
-    await crashes.command_answered("ack", inc.commander, inc.channel, "Acknowledged")
+    # Each page is acknowledged by the person it addressed.
+    for _, users in LEVELS:
+        await crashes.command_answered("ack", users[0], inc.channel, "Acknowledged")
     await crashes.command_answered(
         "resolve Rolled back; disk freed", inc.commander, inc.channel, f"{inc.number} resolved"
     )
@@ -448,9 +451,11 @@ async def check(crashes: Crashes, incs: list[Inc]) -> list[str]:
         esc_rows = sum(c for (kind, _), c in d.items() if kind == "escalate")
         if k["escalation"] != esc_rows:
             bad(f"{number}: {k['escalation']} 'escalation' lines for {esc_rows} done rows")
-        for kind in ("declared", "update", "note", "ack", "resolve"):
+        for kind in ("declared", "update", "note", "resolve"):
             if k[kind] != 1:
                 bad(f"{number}: {k[kind]} {kind!r} timeline lines, not 1")
+        if k["ack"] != len(LEVELS):  # one per person paged, each acknowledging their page
+            bad(f"{number}: {k['ack']} 'ack' timeline lines, not {len(LEVELS)}")
         resolved = when(r[5]).timestamp() if r[5] is not None else float("inf")
         recorded = {str(e[5]) for e in entries if e[2] == "message" and e[4] == channel_id and e[5]}
         found = slack.channels.get(channel_id)

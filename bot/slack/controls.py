@@ -148,6 +148,14 @@ async def _escalate(a: Asked, form: Form, ack: AsyncAck) -> str:
     return f"Escalated {a.on.number} to {level}."
 
 
+# -- Acknowledge (no modal; on a page's mention and DMs) ------------------------------
+
+
+async def _acknowledge(a: Asked, form: Form, ack: AsyncAck) -> str:
+    n = await a.services.controls.ack(a.on, a.user)
+    return f"Acknowledged {a.on.number} ({n} page{'s' if n != 1 else ''}); that timer stopped."
+
+
 # -- Resolve -------------------------------------------------------------------------
 
 
@@ -244,6 +252,12 @@ _TABLE = (
         Action.SNOOZE, "Snooze", None, needs="update",
         modal=View.SNOOZE, field=Field.DURATION, opens=_open_snooze, submit=_submit_snooze,
         shows=chat.Control.SNOOZE,
+    ),
+    # Anyone may press it; the use case acknowledges only the pages addressed to them.
+    Control(
+        Action.ACKNOWLEDGE, "Acknowledge", "primary", needs=None,
+        modal=None, field=None, opens=None, submit=_acknowledge,
+        shows=chat.Control.ACKNOWLEDGE,
     ),
     # On the App Home. Anyone may open the form; the use case checks who may declare.
     Control(

@@ -15,6 +15,7 @@ class Action(StrEnum):
     RESOLVE = "incident_resolve"
     SNOOZE = "incident_snooze"
     DECLARE = "incident_declare"
+    ACKNOWLEDGE = "incident_acknowledge"
 
 
 class View(StrEnum):
