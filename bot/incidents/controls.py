@@ -29,7 +29,7 @@ from bot.incidents.errors import (
 from bot.incidents.escalation import Escalations
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
-from bot.incidents.policy_words import role_named, severity_named, status_named
+from bot.incidents.policy_words import level_named, role_named, severity_named, status_named
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import fmt_time, incident_values
 from bot.planning import due_jobs
@@ -288,9 +288,15 @@ class Controls:
             s.add(new_entry(incident.id, TimelineKind.NOTE, self.clock.now(), text, author=user))
             await s.commit()
 
-    async def escalate(self, incident: Incident, user: str, reason: str | None) -> str:
+    async def escalate(
+        self, incident: Incident, user: str, reason: str | None, level: str | None = None
+    ) -> str:
+        """Page `level` (by name), or the next level not paged yet."""
         await self.checks.check(incident, user, "escalate")
-        level = await self.escalations.escalate_now(incident.id, by=user, reason=reason)
+        index = level_named(await self.policy.of(incident), level) if level else None
+        level = await self.escalations.escalate_now(
+            incident.id, by=user, reason=reason, level=index
+        )
         if level is None:
             raise NothingToDo(
                 f"Every level of the escalation chain has been paged for "

@@ -49,16 +49,19 @@ class Escalations:
         self.outbox = outbox
 
     async def escalate_now(
-        self, incident_id: int, *, by: str | None, reason: str | None
+        self, incident_id: int, *, by: str | None, reason: str | None, level: int | None = None
     ) -> str | None:
-        """`/incident escalate`: page the first level not paged yet; None if none is left."""
+        """`/incident escalate`: page `level` (a person may page any level, a manual one
+        too, again if it was paged), by default the first level not paged yet; None if
+        none is left."""
         async with self.store.session() as s:
             incident = await s.get(Incident, incident_id)
             if incident is None:
                 return None
             state = due_jobs.clock_state(incident, await jobs.pages_of(s, incident_id))
         pol = await self.policy.of(incident)
-        level = next_level(state, pol)
+        if level is None:
+            level = next_level(state, pol)
         if level is None:
             return None
         await self.page(incident_id, level, Reason.MANUAL, by=by, note=reason)

@@ -166,9 +166,11 @@ class Policy(PolicyModel):
         commander: str | None = None,
         roles: Mapping[str, str | None] | None = None,
         usergroups: Collection[str] = (),
+        member: bool = False,
     ) -> bool:
         """May ``user`` (a Slack user ID) do ``action``? ``roles`` maps role -> holder;
-        ``usergroups`` are the IDs of the user groups ``user`` belongs to."""
+        ``usergroups`` are the IDs of the user groups ``user`` belongs to; ``member``:
+        ``user`` is in the incident channel."""
         holders = dict(roles or {})
         if commander is not None:
             holders.setdefault("commander", commander)
@@ -178,6 +180,10 @@ class Policy(PolicyModel):
             if grant.kind == "commander" and holders.get("commander") == user:
                 return True
             if grant.kind == "role" and holders.get(grant.name) == user:
+                return True
+            if grant.kind == "roles" and user in holders.values():
+                return True
+            if grant.kind == "members" and member:
                 return True
             contact = self.contacts.get(grant.name) if grant.kind == "contact" else None
             if contact is not None and (contact.user == user or contact.usergroup in usergroups):

@@ -273,9 +273,19 @@ class Escalation(PolicyModel):
     """The chain, in order."""
 
     def level_index(self, name: str) -> int | None:
-        """A level by name, ignoring case, spaces, - and _."""
+        """A level by name, ignoring case, spaces, - and _; or by one part of a name
+        written "Engineering Manager / CTO", when no other level has that part."""
         key = normalize(name)
-        return next((i for i, lv in enumerate(self.levels) if normalize(lv.name) == key), None)
+        if not key:
+            return None
+        exact = [i for i, lv in enumerate(self.levels) if normalize(lv.name) == key]
+        parts = [
+            i
+            for i, lv in enumerate(self.levels)
+            if key in (normalize(p) for p in lv.name.split("/"))
+        ]
+        found = exact or parts
+        return found[0] if len(found) == 1 else None
 
     @property
     def missed_updates_level(self) -> int | None:

@@ -148,6 +148,11 @@ class Store:
 
     # -- pages ---------------------------------------------------------------------
 
+    async def paged_levels(self, incident_id: int) -> set[int]:
+        async with self.session() as s:
+            res = await s.exec(select(Page.level).where(Page.incident_id == incident_id))
+            return set(res.all())
+
     async def acknowledgements(self, incident_id: int) -> list[Acknowledgement]:
         """The incident's acknowledged pages, first acknowledged first (the summary's
         "acknowledged by" line)."""
