@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
@@ -149,12 +150,40 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         names = ", ".join(loaded.policy.severity_names())
         print(f"simulate: unknown severity {args.severity!r}; {path} has {names}", file=sys.stderr)
         return 2
+    script = None
+    if args.script:
+        from bot.dryrun.script import load_script
+
+        try:
+            script = load_script(args.script, loaded.policy)
+        except PolicyInvalid as e:
+            print(str(e), file=sys.stderr)
+            return 1
+        except OSError as e:
+            print(f"{args.script}: cannot read: {e.strerror}", file=sys.stderr)
+            return 1
     result = asyncio.run(
         simulate(
-            loaded, severity=args.severity, title=args.title, silent_for=silent, updates_every=every
+            loaded,
+            severity=args.severity,
+            title=args.title,
+            silent_for=silent,
+            updates_every=every,
+            script=script,
         )
     )
-    print(result.as_json() if args.json else result.as_text())
+    return _print(result.as_json() if args.json else result.as_text())
+
+
+def _print(text: str) -> int:
+    """Print, and exit quietly when the reader has gone (`simulate | head`)."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that says nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
 
 
@@ -237,6 +266,11 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--title", default="Simulated incident")
     m.add_argument("--silent-for", default="2h", help="how long to run (default 2h)")
     m.add_argument("--updates-every", help="the commander posts an update this often")
+    m.add_argument(
+        "--script",
+        help="YAML of what people do when (acks, updates, severity, roles, escalate, "
+        "snooze, resolve); see bot/dryrun/script.py and policies/scripts/",
+    )
     m.add_argument("--json", action="store_true", help="print JSON instead of a timeline")
     m.set_defaults(func=cmd_simulate)
     x = sub.add_parser("export", help="an incident's timeline and postmortem, out of the store")

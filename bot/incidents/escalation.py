@@ -38,6 +38,14 @@ REASON_TEXT = {
 REPORT = "Escalation problems"
 
 
+def reason_text(incident: Incident, reason: Reason) -> str:
+    """Why a level is paged; "at declaration" is "severity raised" once it changed."""
+    since = incident.severity_since
+    if reason is Reason.AT_DECLARE and since is not None and since > incident.declared_at:
+        return f"the severity was raised to {incident.severity}"
+    return REASON_TEXT[reason]
+
+
 class Escalations:
     def __init__(
         self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock, outbox: Outbox
@@ -96,7 +104,7 @@ class Escalations:
         # holds one is how a busy pool deadlocks.
         roles = await self.store.roles(incident_id)
         now = when or self.clock.now()
-        why = REASON_TEXT[reason] + (f": {note}" if note else "")
+        why = reason_text(incident, reason) + (f": {note}" if note else "")
         async with self.store.session() as s:
             inc = await s.get(Incident, incident_id)
             assert inc is not None
@@ -172,7 +180,7 @@ class Escalations:
         values.update(
             level=level.name,
             targets=", ".join(t.mentions) or "-",
-            reason=REASON_TEXT[reason] + (f": {self.chat.literal(note)}" if note else ""),
+            reason=reason_text(incident, reason) + (f": {self.chat.literal(note)}" if note else ""),
         )
         if t.users:
             await self.outbox.invite(
