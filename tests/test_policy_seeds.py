@@ -20,6 +20,7 @@ from bot.dryrun.simulate import Simulation, simulate
 from bot.incidents.channel_names import channel_name, is_valid_channel_name
 from bot.planning.planner import ClockState, Due, Kind, Page, Reason, next_level, plan
 from bot.policy import load_policy
+from bot.policy.durations import BusinessDelta
 from bot.policy.model import Policy, Severity
 from bot.policy.templates import PLACEHOLDERS, render
 
@@ -203,10 +204,14 @@ def test_001_severities() -> None:
     assert column(pol, "response_time") == {
         "SEV-1": 5 * M,
         "SEV-2": 30 * M,
-        "SEV-3": 2 * H,
-        "SEV-4": None,  # next business day
+        "SEV-3": 2 * H,  # in business hours
+        "SEV-4": 8 * H,  # next business day: one business day
         "SEV-1-BREACH": 5 * M,
     }
+    assert [s.name for s in pol.severities if isinstance(s.response_time, BusinessDelta)] == [
+        "SEV-3",
+        "SEV-4",
+    ]
     assert set(column(pol, "resolve_within").values()) == {None}  # none stated
     assert [s.name for s in pol.severities if s.status_page] == ["SEV-1", "SEV-2"]
     assert [s.name for s in pol.severities if s.private] == ["SEV-1-BREACH"]

@@ -85,7 +85,7 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
         since = max(
             t for t in (state.declared_at, state.last_update_at, state.last_nag_at) if t is not None
         )
-        due = since + sev.update_every
+        due = policy.after(since, sev.update_every)
         if state.snoozed_until is not None and state.snoozed_until > due:
             due = state.snoozed_until  # snooze delays this one nag, not the cadence
         dues.append(Due(due, Kind.NAG, None, Reason.CADENCE))
@@ -108,11 +108,14 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
             dues.append(Due(state.severity_since, Kind.ESCALATE, i, Reason.AT_DECLARE))
         after = when.unresolved_after_for(sev)
         if after is not None:
-            dues.append(Due(state.declared_at + after, Kind.ESCALATE, i, Reason.UNRESOLVED))
+            dues.append(
+                Due(policy.after(state.declared_at, after), Kind.ESCALATE, i, Reason.UNRESOLVED)
+            )
         previous = state.pages.get(i - 1) if i > 0 else None
         wait = when.ack_wait_for(sev)
         if wait is not None and previous is not None and previous.acked_at is None:
-            dues.append(Due(previous.first_at + wait, Kind.ESCALATE, i, Reason.NOT_ACKED))
+            due = policy.after(previous.first_at, wait)
+            dues.append(Due(due, Kind.ESCALATE, i, Reason.NOT_ACKED))
     return sorted(_earliest_per_level(dues))
 
 

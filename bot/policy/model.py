@@ -10,6 +10,7 @@ Checks that span sections (a severity, contact or role named somewhere else) run
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from .business_hours import BusinessHours
+from .durations import BusinessDelta
 from .errors import FieldPath
 from .fields import (
     Found,
@@ -79,6 +82,8 @@ class Policy(PolicyModel):
     escalation: Escalation = Field(default_factory=Escalation)
     permissions: Permissions = Field(default_factory=Permissions)
     status_page: StatusPage = Field(default_factory=StatusPage)
+    business_hours: BusinessHours | None = None
+    """When durations written ``... in business hours`` run; null: no business hours."""
 
     @field_validator("timezone")
     @classmethod
@@ -140,6 +145,13 @@ class Policy(PolicyModel):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def after(self, start: datetime, duration: timedelta) -> datetime:
+        """`start` + `duration`; a duration written "in business hours" counts only those."""
+        if isinstance(duration, BusinessDelta) and self.business_hours is not None:
+            hours = self.business_hours
+            return hours.add(start, duration, hours.zone(self.timezone))
+        return start + duration
 
     def severity(self, name: str) -> Severity | None:
         """By name or alias, ignoring case, spaces, ``-`` and ``_`` (SEV-1 = sev1 = Sev 1)."""
