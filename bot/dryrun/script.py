@@ -139,30 +139,28 @@ class _Reader:
         path: FieldPath = (*base, action)
         raw = event[action]
         by = self.person((*base, "by"), event["by"]) if "by" in event else COMMANDER_KEY
-        step = Step(at or timedelta(0), action, by or COMMANDER_KEY, line=self.doc.line_of(base))
-        value: str | None = None
-        status = user = reason = None
-        if action == "ack":
-            who = self.person(path, raw)
-            step = Step(step.at, action, who or COMMANDER_KEY, line=step.line)
+        value = status = user = reason = None
+        if action == "ack":  # the value is who acknowledges
+            by = self.person(path, raw)
         elif action in ("update", "resolve"):
             value = self.text(path, raw)
-            if action == "update" and "status" in event:
+            if "status" in event:
                 status = self.named((*base, "status"), event["status"], "status")
         elif action in ("status", "severity", "role"):
             value = self.named(path, raw, action)
-            if action == "role":
-                if "user" not in event:
-                    self.fail(base, "a role event needs `user`, who gets the role")
-                else:
-                    user = self.person((*base, "user"), event["user"])
-        elif action == "escalate":
+            if action == "role" and "user" not in event:
+                self.fail(base, "a role event needs `user`, who gets the role")
+            elif action == "role":
+                user = self.person((*base, "user"), event["user"])
+        elif action == "escalate":  # null: the next level
             value = self.named(path, raw, "level") if raw is not None else None
             reason = str(event["reason"]) if event.get("reason") else None
-        elif action == "snooze":
-            snooze = self.duration(path, raw)
-            value = str(raw) if snooze else None
-        return Step(step.at, action, step.by, value, status, user, reason, line=step.line)
+        elif self.duration(path, raw) is not None:  # snooze
+            value = str(raw)
+        line = self.doc.line_of(base)
+        return Step(
+            at or timedelta(0), action, by or COMMANDER_KEY, value, status, user, reason, line
+        )
 
 
 def load_script(path: str | Path, policy: Policy) -> Script:
