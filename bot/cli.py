@@ -7,10 +7,10 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.ops.logs import configure as configure_logs
 from bot.policy.errors import PolicyInvalid
@@ -127,18 +127,28 @@ async def preflight(settings: Settings, loaded: LoadedPolicy, client: AsyncWebCl
     log.info(startup.start_line(settings, loaded.path, loaded.policy.name, loaded.version))
 
 
+_T = TypeVar("_T")
+
+
+def _read(path: str, load: Callable[[str], _T]) -> _T | None:
+    """A policy or a script, or None once its problems (file, line, field) are printed."""
+    try:
+        return load(path)
+    except PolicyInvalid as e:
+        print(str(e), file=sys.stderr)
+    except OSError as e:
+        print(f"{path}: cannot read: {e.strerror}", file=sys.stderr)
+    return None
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.dryrun.script import load_script
     from bot.dryrun.simulate import simulate
     from bot.policy.durations import parse_duration
 
     path = args.policy or settings.policy_path
-    try:
-        loaded = load_policy(path)
-    except PolicyInvalid as e:
-        print(str(e), file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"{path}: cannot read: {e.strerror}", file=sys.stderr)
+    loaded = _read(path, load_policy)
+    if loaded is None:
         return 1
     try:
         silent = parse_duration(args.silent_for)
@@ -152,15 +162,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     script = None
     if args.script:
-        from bot.dryrun.script import load_script
-
-        try:
-            script = load_script(args.script, loaded.policy)
-        except PolicyInvalid as e:
-            print(str(e), file=sys.stderr)
-            return 1
-        except OSError as e:
-            print(f"{args.script}: cannot read: {e.strerror}", file=sys.stderr)
+        script = _read(args.script, lambda p: load_script(p, loaded.policy))
+        if script is None:
             return 1
     result = asyncio.run(
         simulate(

@@ -15,7 +15,7 @@ from bot.policy.loader import load_policy
 from bot.slack.ids import Action
 from bot.store.tables import Incident, Page
 from tests.harness import ROOT, Bot, eventually, start_bot
-from tests.helpers import say
+from tests.helpers import declare_by_command, say
 from tests.slack_server import FakeSlack
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -29,14 +29,9 @@ class World:
         self.general = slack.add_channel("general", members=[self.alice])
 
     async def declare(self, text: str) -> str:
-        before = len(self.slack.responses)
-        r = await self.bot.send.command(text, user=self.alice, channel=self.general)
-        assert r.status == 200
-        await eventually(lambda: len(self.slack.responses) > before)
-        inc = (await self.bot.services.store.list_open())[0]
-        assert inc.channel_id
+        channel = await declare_by_command(self.bot, text, self.alice, self.general)
         await self.bot.settled()
-        return inc.channel_id
+        return channel
 
     async def at(self, delta: timedelta) -> None:
         self.clock.set(T0 + delta)
