@@ -266,13 +266,13 @@ class Crashes:
                 )
         raise AssertionError(f"CRASH_SEED={self.seed}: {name} never stored")
 
-    async def has_entry(self, inc: Inc, kind: str) -> bool:
+    async def has_entry(self, inc: Inc, kind: str, *, at_least: int = 1) -> bool:
         found = await self.rows(
             "SELECT count(*) FROM timeline_entry WHERE incident_id = :i AND kind = :k",
             i=inc.id,
             k=kind,
         )
-        return int(found[0][0]) > 0
+        return int(found[0][0]) >= at_least
 
     async def is_resolved(self, inc: Inc) -> bool:
         found = await self.rows("SELECT resolved_at FROM incident WHERE id = :i", i=inc.id)

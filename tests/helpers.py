@@ -77,6 +77,17 @@ async def declare_checkout_errors(bot: Bot, user: str, channel: str) -> str:
     return str(ch.id)
 
 
+async def declare_by_command(bot: Bot, text: str, user: str, channel: str) -> str:
+    """`/incident <text>` in `channel`; the new incident's channel id once answered."""
+    before = len(bot.slack.responses)
+    r = await bot.send.command(text, user=user, channel=channel)
+    assert r.status == 200
+    await eventually(lambda: len(bot.slack.responses) > before)
+    inc = (await bot.services.store.list_open())[0]
+    assert inc.channel_id
+    return inc.channel_id
+
+
 async def say(bot: Bot, text: str, user: str, channel: str) -> str:
     """A command inside a channel; returns its answer, which must be ephemeral (in the ack's
     body or, after the ack, through the response_url)."""

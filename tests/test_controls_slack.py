@@ -318,19 +318,58 @@ async def test_a_private_incident_is_resolved_without_announcing_it(
 # --- escalate, ack -----------------------------------------------------------------------
 
 
-async def test_escalate_by_button_confirms_ephemerally(incident: DeclaredIncident) -> None:
+async def test_escalate_by_button_opens_a_modal_and_pages_once_submitted(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, ch, alice = incident
-    before = await click(bot, Action.ESCALATE, alice, ch, pinned_ts(slack, ch))
-    assert "Escalated INC-1 to Lead" in await answer_after(bot, before)
+    await click(bot, Action.ESCALATE, alice, ch, pinned_ts(slack, ch))
+    modal = await opened(slack, View.ESCALATE)
+    [level] = [b for b in modal["blocks"] if b.get("block_id") == "level"]
+    assert [o["value"] for o in level["element"]["options"]] == ["0"]
+    assert level["element"]["initial_option"]["value"] == "0", "the next level is chosen"
+    # The modal is the confirmation: nothing is paged until it is submitted.
+    assert await entries(bot, "escalation") == []
+    r = await submit(bot, View.ESCALATE, alice, level="0", reason="database is melting")
+    assert r.status == 200 and not r.body
     # The page is committed first; its invite follows from the outbox.
     await eventually(lambda: "U0LEAD" in slack.channels[ch].members)
     [entry] = await entries(bot, "escalation")
-    assert entry.author_id == alice
+    assert entry.author_id == alice and "database is melting" in entry.text
     async with bot.services.store.session() as s:
         [page] = (await s.exec(select(Page))).all()
     assert page.level == 0 and page.acked_at is None
-    before = await click(bot, Action.ESCALATE, alice, ch, pinned_ts(slack, ch))
-    assert "Every level" in await answer_after(bot, before)
+    # Opened again, the level says it was paged; paging it again is a person's call.
+    await click(bot, Action.ESCALATE, alice, ch, pinned_ts(slack, ch))
+    await eventually(lambda: len(modals(slack, View.ESCALATE)) == 2)
+    [level] = [
+        b for b in modals(slack, View.ESCALATE)[-1]["blocks"] if b.get("block_id") == "level"
+    ]
+    assert level["element"]["options"][0]["text"]["text"] == "Lead (paged already)"
+
+
+async def test_an_outsiders_escalate_click_pages_nobody(incident: DeclaredIncident) -> None:
+    slack, bot, ch, _alice = incident
+    outsider = slack.add_user("mallory")  # not in the incident channel, holds no role
+    before = await click(bot, Action.ESCALATE, outsider, ch, pinned_ts(slack, ch))
+    answer = await answer_after(bot, before)
+    assert "may not escalate" in answer and "members of the incident channel" in answer
+    assert modals(slack, View.ESCALATE) == []
+    assert "may not escalate" in await say(bot, "escalate to Lead now", outsider, ch)
+    # A member of the channel may.
+    bob = member(slack, ch, "bob")
+    assert "Escalated to Lead" in await say(bot, "escalate to Lead db down", bob, ch)
+    [entry] = await entries(bot, "escalation")
+    assert entry.author_id == bob
+
+
+async def test_escalate_aims_at_a_level_by_name(incident: DeclaredIncident) -> None:
+    _slack, bot, ch, alice = incident
+    answer = await say(bot, "escalate to Legal now", alice, ch)
+    assert "No escalation level is named `Legal now`" in answer and "`Lead`" in answer
+    assert await entries(bot, "escalation") == []
+    assert "Escalated to Lead" in await say(bot, "escalate lead the disk is full", alice, ch)
+    [entry] = await entries(bot, "escalation")
+    assert "the disk is full" in entry.text and "lead the disk" not in entry.text
 
 
 async def test_ack_marks_every_open_page(incident: DeclaredIncident) -> None:

@@ -7,7 +7,7 @@ declaration, Secondary 2 s later unless acknowledged), announcing in #incidents.
 incident: declare by slash command; its set-up, the Primary page, a reminder and the
 Secondary page; another reminder; a person's message in the channel; an update by the
 announcement's "Post update" button and its modal, and `/incident note`; two more
-reminders; `/incident ack`; `/incident resolve`.
+reminders; `/incident ack` by the Primary and the Secondary; `/incident resolve`.
 
 Twenty-four crash points are drawn from `random.Random(seed)` (printed; `CRASH_SEED=<n>`
 or `CRASH_SEED=random` overrides it) among the script's slots (`SLOTS`); every incident's
@@ -45,6 +45,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -261,12 +262,14 @@ async def run_incident(
     await crashes.step(
         "another reminder", lambda: nags_in(slack, inc.channel, inc) > base, kill("nag4")
     )
-    await crashes.change(
-        "/incident ack",
-        lambda: crashes.command("ack", inc.commander, inc.channel),
-        lambda r: "Acknowledged" in r.body,
-        lambda: crashes.has_entry(inc, "ack"),
-        kill("ack"),
+    # Each page is acknowledged by the person it addressed; the first ack may crash.
+    for k, (_, users) in enumerate(LEVELS):
+        await crashes.change(
+            f"/incident ack by {users[0]}",
+            partial(crashes.command, "ack", users[0], inc.channel),
+            lambda r: "Acknowledged" in r.body,
+            partial(crashes.has_entry, inc, "ack", at_least=k + 1),
+            kill("ack") if k == 0 else [],
     )
     summary = "Rolled back; disk freed"
     await crashes.change(
@@ -497,9 +500,11 @@ async def check(crashes: Crashes, incs: list[Inc]) -> list[str]:
         esc_rows = sum(c for (kind, _), c in d.items() if kind == "escalate")
         if k["escalation"] != esc_rows:
             bad(f"{number}: {k['escalation']} 'escalation' lines for {esc_rows} done rows")
-        for kind in ("declared", "update", "note", "ack", "resolve"):
+        for kind in ("declared", "update", "note", "resolve"):
             if k[kind] != 1:
                 bad(f"{number}: {k[kind]} {kind!r} timeline lines, not 1")
+        if k["ack"] != len(LEVELS):  # one per person paged, each acknowledging their page
+            bad(f"{number}: {k['ack']} 'ack' timeline lines, not {len(LEVELS)}")
         resolved = when(r[5]).timestamp() if r[5] is not None else float("inf")
         recorded = {str(e[5]) for e in entries if e[2] == "message" and e[4] == channel_id and e[5]}
         found = slack.channels.get(channel_id)

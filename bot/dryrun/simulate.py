@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from bot.clock import VirtualClock
 from bot.deliverer import Pace
 from bot.dryrun.recording_chat import Event, RecordingChat
-from bot.policy.durations import format_duration
+from bot.dryrun.script import COMMANDER_KEY, Script, Step
+from bot.dryrun.summary import render_text, summarize
+from bot.incidents.errors import IncidentError
+from bot.policy.durations import parse_duration
 from bot.policy.loader import LoadedPolicy
 from bot.services import Services, build_services
 from bot.settings import Settings
@@ -30,6 +32,8 @@ class Simulation:
     start: datetime
     events: list[Event]
     end: datetime
+    summary: list[str] = field(default_factory=list)
+    resolved: bool = False
 
     def as_json(self) -> str:
         return json.dumps(
@@ -39,29 +43,13 @@ class Simulation:
                 "start": self.start.isoformat(),
                 "end": self.end.isoformat(),
                 "events": [e.as_dict(self.start) for e in self.events],
+                "summary": self.summary,
             },
             indent=2,
         )
 
     def as_text(self) -> str:
-        lines = [
-            f"Simulating a {self.severity} incident with {self.policy.path} "
-            f"(virtual clock; nothing is sent)",
-        ]
-        for e in self.events:
-            offset = "+" + (format_duration(e.at - self.start) if e.at > self.start else "0m")
-            head = f"{offset:>8}  {e.action:<6} {e.target}"
-            body = e.text.strip().splitlines() or [""]
-            first = body[0][:100]
-            lines.append(f"{head}: {first}" if first else head)
-            lines += [f"{'':>16}{line[:100]}" for line in body[1:6]]
-            if len(body) > 6:
-                lines.append(f"{'':>16}… ({len(body) - 6} more lines)")
-            if e.buttons:
-                lines.append(f"{'':>16}[buttons: {', '.join(e.buttons)}]")
-        span = format_duration(self.end - self.start)
-        lines.append(f"{'+' + span:>8}  end of simulation (the incident is still open)")
-        return "\n".join(lines)
+        return render_text(self)
 
 
 async def simulate(
@@ -71,8 +59,16 @@ async def simulate(
     title: str = "Simulated incident",
     silent_for: timedelta = timedelta(hours=2),
     updates_every: timedelta | None = None,
+    script: Script | None = None,
 ) -> Simulation:
+    """Declare, then play the clock (and the script's events, if any) until `silent_for`
+    (a script's run_for, or one hour after its last event) has passed."""
     pol = policy.policy
+    if script is not None:
+        severity = script.severity or severity
+        title = script.title or title
+        last = script.steps[-1].at if script.steps else timedelta(0)
+        silent_for = script.run_for or last + timedelta(hours=1)
     sev = pol.severity(severity) if severity else pol.severities[0]
     if sev is None:
         names = ", ".join(pol.severity_names())
@@ -86,44 +82,94 @@ async def simulate(
             settings, chat, clock=clock, policy=policy, pace=Pace(per_second=1e6, burst=10**6)
         )
         try:
-            await _run(services, clock, sev.name, title, silent_for, updates_every)
+            play = Play(services, clock, chat, START + silent_for, script)
+            incident_id = await play.run(sev.name, title, updates_every)
+            summary = await summarize(services, chat, pol, incident_id, START)
+            incident = await services.store.get(incident_id)
         finally:
             await services.close()
-    return Simulation(policy, sev.name, START, chat.events, START + silent_for)
+    resolved = incident is not None and incident.resolved_at is not None
+    return Simulation(policy, sev.name, START, chat.events, START + silent_for, summary, resolved)
 
 
-async def _run(
-    services: Services,
-    clock: VirtualClock,
-    severity: str,
-    title: str,
-    silent_for: timedelta,
-    updates_every: timedelta | None,
-) -> None:
-    outcome = await services.incidents.declare(severity=severity, title=title, user_id=COMMANDER)
-    incident_id = outcome.incident.id
-    horizon = START + silent_for
-    next_update = START + updates_every if updates_every else None
-    n = 0
-    while True:
-        async with services.store.session() as s:
-            due = await next_due(s)
-        moments = [t for t in (due, next_update) if t is not None and t <= horizon]
-        if not moments:
-            return
-        when = max(min(moments), clock.now())
-        clock.set(when)
-        if next_update is not None and updates_every is not None and when >= next_update:
-            n += 1
-            incident = await services.store.get(incident_id)
-            assert incident is not None
-            await _post_update(services, incident, n)
-            next_update = when + updates_every
-        await services.scheduler.run_due()
+class Play:
+    """Moves the virtual clock from one due row or script event to the next; a script
+    event is done by the person it names, through the same use cases as `serve`."""
 
+    def __init__(
+        self,
+        services: Services,
+        clock: VirtualClock,
+        chat: RecordingChat,
+        horizon: datetime,
+        script: Script | None,
+    ) -> None:
+        self.services, self.clock, self.chat = services, clock, chat
+        self.horizon = horizon
+        self.steps = list(script.steps) if script else []
 
-async def _post_update(services: Services, incident: Any, n: int) -> None:
-    controls = getattr(services, "controls", None)
-    if controls is None:
-        raise RuntimeError("this build cannot post updates in a simulation")
-    await controls.update(incident, COMMANDER, f"Simulated update {n}")
+    async def run(self, severity: str, title: str, updates_every: timedelta | None) -> int:
+        outcome = await self.services.incidents.declare(
+            severity=severity, title=title, user_id=COMMANDER
+        )
+        incident_id = outcome.incident.id
+        next_update = START + updates_every if updates_every else None
+        n = 0
+        while True:
+            async with self.services.store.session() as s:
+                due = await next_due(s)
+            step_at = START + self.steps[0].at if self.steps else None
+            moments = [
+                t for t in (due, next_update, step_at) if t is not None and t <= self.horizon
+            ]
+            if not moments:
+                return incident_id
+            when = max(min(moments), self.clock.now())
+            self.clock.set(when)
+            # What people do at an instant comes before what falls due then: an ack at
+            # the deadline is in time.
+            while self.steps and START + self.steps[0].at <= when:
+                await self.do(incident_id, self.steps.pop(0))
+            if next_update is not None and updates_every is not None and when >= next_update:
+                n += 1
+                incident = await self.services.store.get(incident_id)
+                assert incident is not None
+                await self.services.controls.update(incident, COMMANDER, f"Simulated update {n}")
+                next_update = when + updates_every
+            await self.services.scheduler.run_due()
+
+    def _user(self, who: str) -> str:
+        return COMMANDER if who == COMMANDER_KEY else who
+
+    async def do(self, incident_id: int, step: Step) -> None:
+        incident = await self.services.store.get(incident_id)
+        assert incident is not None
+        c = self.services.controls
+        by = self._user(step.by)
+        said = " ".join(
+            w
+            for w in (f"/incident {step.action}", step.status, step.value, step.user, step.reason)
+            if w
+        )
+        self.chat.note("does", self.chat.user_ref(by), said)
+        try:
+            match step.action:
+                case "ack":
+                    await c.ack(incident, by)
+                case "update":
+                    await c.update(incident, by, step.value or "", step.status)
+                case "status":
+                    await c.set_status(incident, by, step.value or "")
+                case "severity":
+                    await c.set_severity(incident, by, step.value or "")
+                case "role":
+                    await c.assign_role(incident, by, step.value or "", self._user(step.user or ""))
+                case "escalate":
+                    await c.escalate(incident, by, step.reason, step.value)
+                case "snooze":
+                    await c.snooze(incident, by, parse_duration(step.value or ""))
+                case "resolve":
+                    await c.resolve(incident, by, step.value or "")
+        except IncidentError as e:  # shown, as the person would see it
+            self.chat.note("refused", self.chat.user_ref(by), str(e))
+        await self.services.deliverer.run_once()  # what it posts, in its place

@@ -21,6 +21,7 @@ class Control(StrEnum):
     ESCALATE = "escalate"
     RESOLVE = "resolve"
     SNOOZE = "snooze"
+    ACKNOWLEDGE = "acknowledge"  # on a page's mention and DMs
 
 
 INCIDENT_CONTROLS = (

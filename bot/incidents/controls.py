@@ -19,11 +19,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.incidents import monitoring
+from bot.incidents.acks import acknowledge
 from bot.incidents.chat import Chat, Message, step_key
 from bot.incidents.checks import Checks
 from bot.incidents.errors import (
     FinalStatus,
-    IncidentClosed,
     MissingText,
     NothingToDo,
     NotYet,
@@ -31,7 +31,7 @@ from bot.incidents.errors import (
 from bot.incidents.escalation import Escalations
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
-from bot.incidents.policy_words import role_named, status_named
+from bot.incidents.policy_words import level_named, role_named, status_named
 from bot.incidents.severity_change import SeverityChange
 from bot.incidents.summary import Summaries
 from bot.incidents.timeline import TimelineKind, new_entry
@@ -41,7 +41,6 @@ from bot.policy.durations import format_duration
 from bot.policy.model import Policy
 from bot.policy.permissions import Action as PolicyAction
 from bot.policy.templates import render
-from bot.store import jobs
 from bot.store.repo import Store
 from bot.store.tables import Incident
 
@@ -233,37 +232,8 @@ class Controls:
         return await self.severity_change.run(incident, user, severity)
 
     async def ack(self, incident: Incident, user: str) -> int:
-        if incident.resolved_at is not None:
-            raise IncidentClosed(f"{incident.number} is resolved: nothing to acknowledge.")
-        now = self.clock.now()
-        pol = await self.policy.of(incident)
-        async with self.store.session() as s:
-            open_pages = [p for p in await jobs.pages_of(s, incident.id) if p.acked_at is None]
-            if not open_pages:
-                raise NothingToDo(
-                    f"Nothing to acknowledge in {incident.number}: no page "
-                    "is waiting for an answer."
-                )
-            for p in open_pages:
-                p.acked_at, p.acked_by = now, user
-                s.add(p)
-            inc = await s.get(Incident, incident.id)
-            assert inc is not None
-            inc.acknowledged_at = inc.acknowledged_at or now
-            levels = pol.escalation.levels
-            names = ", ".join(levels[p.level].name for p in open_pages if p.level < len(levels))
-            entry = new_entry(inc.id, TimelineKind.ACK, now, f"Acknowledged: {names}", author=user)
-            s.add(entry)
-            await s.flush()
-            await due_jobs.replan(s, inc, pol, now)
-            line = (
-                f":white_check_mark: {self.chat.user_ref(user)} acknowledged "
-                f"({names}); that escalation timer stopped."
-            )
-            await self._tell(s, pol, inc, entry.id, [("", line)])
-            await s.commit()
-        self.outbox.wake()
-        return len(open_pages)
+        """Acknowledge the open pages addressed to `user`; how many (bot/incidents/acks.py)."""
+        return await acknowledge(self, incident, user)
 
     async def set_commander(self, incident: Incident, by: str, user: str) -> Incident:
         await self.checks.check(incident, by, "commander")
@@ -321,9 +291,15 @@ class Controls:
             s.add(new_entry(incident.id, TimelineKind.NOTE, self.clock.now(), text, author=user))
             await s.commit()
 
-    async def escalate(self, incident: Incident, user: str, reason: str | None) -> str:
+    async def escalate(
+        self, incident: Incident, user: str, reason: str | None, level: str | None = None
+    ) -> str:
+        """Page `level` (by name), or the next level not paged yet."""
         await self.checks.check(incident, user, "escalate")
-        level = await self.escalations.escalate_now(incident.id, by=user, reason=reason)
+        index = level_named(await self.policy.of(incident), level) if level else None
+        level = await self.escalations.escalate_now(
+            incident.id, by=user, reason=reason, level=index
+        )
         if level is None:
             raise NothingToDo(
                 f"Every level of the escalation chain has been paged for "

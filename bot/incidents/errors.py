@@ -47,6 +47,12 @@ class UnknownRole(IncidentError):
     """The policy declares no such role."""
 
 
+class UnknownLevel(IncidentError):
+    """The escalation chain has no level by that name."""
+
+    field = "level"
+
+
 class FinalStatus(IncidentError):
     """The final status is reached by resolving (with a summary), not by setting it."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +16,20 @@ from bot.store.tables import (
     DueJob,
     Incident,
     JobState,
+    Page,
     Participant,
     Publication,
     TimelineEntry,
 )
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """Who acknowledged an incident's page of escalation level `level`, and when."""
+
+    level: int
+    by: str
+    at: datetime
 
 
 class Store:
@@ -161,6 +172,28 @@ class Store:
                 session.add(
                     Participant(incident_id=incident_id, role=role, user_id=user, assigned_at=now)
                 )
+
+    # -- pages ---------------------------------------------------------------------
+
+    async def paged_levels(self, incident_id: int) -> set[int]:
+        async with self.session() as s:
+            res = await s.exec(select(Page.level).where(Page.incident_id == incident_id))
+            return set(res.all())
+
+    async def acknowledgements(self, incident_id: int) -> list[Acknowledgement]:
+        """The incident's acknowledged pages, first acknowledged first (the summary's
+        "acknowledged by" line)."""
+        async with self.session() as s:
+            res = await s.exec(
+                select(Page)
+                .where(Page.incident_id == incident_id, col(Page.acked_at).is_not(None))
+                .order_by(col(Page.acked_at), col(Page.level))
+            )
+            return [
+                Acknowledgement(p.level, p.acked_by or "", p.acked_at)
+                for p in res.all()
+                if p.acked_at is not None
+            ]
 
     # -- publications --------------------------------------------------------------
 

@@ -115,7 +115,7 @@ class TimelineEntry(SQLModel, table=True):
 
 
 class Page(SQLModel, table=True):
-    """An escalation level paged for an incident: when, and whether someone acknowledged."""
+    """An escalation level paged for an incident: when, whom, and who acknowledged."""
 
     __tablename__ = "page"
     __table_args__ = (UniqueConstraint("incident_id", "level", name="uq_page_level"),)
@@ -128,6 +128,12 @@ class Page(SQLModel, table=True):
     last_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     acked_at: datetime | None = _dt()
     acked_by: str | None = None
+    # Whom the page addressed, resolved when paged (bot/incidents/paging_targets.py):
+    # an ack acknowledges the pages addressed to that person. None: paged before pages
+    # kept their targets (anyone may acknowledge it, as then).
+    targets: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
 
 
 class DueJob(SQLModel, table=True):

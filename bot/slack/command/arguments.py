@@ -208,6 +208,20 @@ def required_text(ex: str, make: Callable[[str], Command]) -> Arguments:
 
 
 def escalate(verb: Verb, rest: str, vocab: Vocabulary) -> Command:
+    """`[to] [<level>] [<reason>]`: the longest first given naming a level are the level
+    (after `to` they must); the rest is the reason."""
+    given = rest.split()
+    aimed = bool(given) and given[0].lower() == "to"
+    if aimed:
+        given = given[1:]
+    for n in range(len(given), 0, -1):
+        level = vocab.find_level(" ".join(given[:n]))
+        if level is not None:
+            return Escalate(" ".join(given[n:]) or None, level)
+    if aimed:
+        names = ", ".join(code(name) for name in vocab.levels) or "none"
+        said = code(" ".join(given)) if given else "nothing"
+        raise UsageError(f"No escalation level is named {said}. Levels: {names}.")
     return Escalate(rest or None)
 
 

@@ -81,6 +81,7 @@ class Note:
 @dataclass(frozen=True)
 class Escalate:
     reason: str | None = None
+    level: str | None = None  # by name; None: the next level not paged yet
 
 
 @dataclass(frozen=True)

@@ -128,8 +128,8 @@ _TABLE = (
     Verb(
         "escalate",
         args.escalate,
-        "/incident escalate [&lt;reason&gt;]",
-        "escalate to the next level now",
+        "/incident escalate [&lt;level&gt;] [&lt;reason&gt;]",
+        "page a level now (default: the next one)",
         in_incident=True,
         makes=Escalate,
     ),

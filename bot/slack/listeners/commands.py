@@ -55,8 +55,8 @@ async def in_incident(
         case cmd.Note(text=text):
             await c.note(incident, user, text)
             return "Noted in the timeline."
-        case cmd.Escalate(reason=reason):
-            level = await c.escalate(incident, user, reason)
+        case cmd.Escalate(reason=reason, level=aimed):
+            level = await c.escalate(incident, user, reason, aimed)
             return f"Escalated to {level}."
         case cmd.Resolve(summary=summary):
             await c.resolve(incident, user, summary)
