@@ -21,6 +21,7 @@ class Control(StrEnum):
     ESCALATE = "escalate"
     RESOLVE = "resolve"
     SNOOZE = "snooze"
+    DRAFT_PUBLICATION = "draft_publication"  # "Draft it": the status-page update
 
 
 INCIDENT_CONTROLS = (

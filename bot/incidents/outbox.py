@@ -28,6 +28,7 @@ class Op(StrEnum):
     INVITE = "invite"
     TOPIC = "topic"
     PIN = "pin"
+    EMAIL = "email"  # a status-page update to a subscriber (bot/mail.py sends it)
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -255,6 +256,34 @@ class Outbox:
             s,
             Op.PIN,
             channel,
+            key,
+            payload,
+            incident_id=incident_id,
+            priority=priority,
+        )
+
+    async def email(
+        self,
+        s: AsyncSession,
+        to: str,
+        subject: str,
+        body: str,
+        *,
+        sender: str | None,
+        key: str,
+        incident_id: int | None,
+        priority: int = 100,
+        problem: str | None = None,
+        report: str | None = None,
+    ) -> OutboxRow | None:
+        """An e-mail to one address, in that address's own order (lane `mailto:...`)."""
+        payload: dict[str, Any] = {"to": to, "subject": subject, "body": body, "from": sender}
+        if problem and report:
+            payload.update(problem=problem, report=report)
+        return await self._add(
+            s,
+            Op.EMAIL,
+            f"mailto:{to}",
             key,
             payload,
             incident_id=incident_id,

@@ -21,6 +21,7 @@ from bot.policy.model import Policy
 class Kind(StrEnum):
     NAG = "nag"
     ESCALATE = "escalate"
+    PUBLISH = "publish"  # the reminder to publish on the status page
 
 
 class Reason(StrEnum):
@@ -31,6 +32,7 @@ class Reason(StrEnum):
     IGNORED_NAGS = "ignored_nags"
     REPEAT = "repeat"
     MANUAL = "manual"
+    PUBLISH_WINDOW = "publish_within"  # nothing published yet, the window lapsed
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class ClockState:
     nag_escalations: int = 0  # levels paged for ignored nags since the last update
     snoozed_until: datetime | None = None
     pages: Mapping[int, Page] = field(default_factory=dict)
+    private: bool = False
+    published: bool = False  # something is on the status page
+    last_publish_nag_at: datetime | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -89,6 +94,13 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
         if state.snoozed_until is not None and state.snoozed_until > due:
             due = state.snoozed_until  # snooze delays this one nag, not the cadence
         dues.append(Due(due, Kind.NAG, None, Reason.CADENCE))
+
+    # The reminder to publish: once per window from reaching this severity, until
+    # something is published; never for a severity the status page does not carry.
+    window = sev.publish_within
+    if window is not None and sev.status_page and not state.published and not state.private:
+        since = max(t for t in (state.severity_since, state.last_publish_nag_at) if t is not None)
+        dues.append(Due(since + window, Kind.PUBLISH, None, Reason.PUBLISH_WINDOW))
 
     levels = policy.escalation.levels
     unpaged = [i for i in range(len(levels)) if i not in state.pages]

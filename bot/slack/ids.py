@@ -15,6 +15,7 @@ class Action(StrEnum):
     RESOLVE = "incident_resolve"
     SNOOZE = "incident_snooze"
     DECLARE = "incident_declare"
+    DRAFT_PUBLICATION = "incident_draft_publication"
 
 
 class View(StrEnum):
@@ -24,6 +25,7 @@ class View(StrEnum):
     SEVERITY = "incident_severity_modal"
     RESOLVE = "incident_resolve_modal"
     SNOOZE = "incident_snooze_modal"
+    PUBLISH = "incident_publish_modal"  # "Draft it": the update form, publishing ticked
 
 
 class Field(StrEnum):
@@ -39,6 +41,7 @@ class Field(StrEnum):
     DURATION = "duration"
     PUBLISH = "publish"
     PUBLIC_TEXT = "public_text"
+    COMPONENTS = "components"
 
 
 class BlockId(StrEnum):
