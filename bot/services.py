@@ -14,12 +14,13 @@ from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
 from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
-from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, Outbox
+from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, WHILE_PUBLIC, Outbox
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
 from bot.incidents.report import Reports, deliver
 from bot.incidents.setup import record_announcement
+from bot.incidents.subscribers import while_public
 from bot.incidents.timeline import Timeline
 from bot.mail import SmtpMailer
 from bot.ops.health import SelfCheck
@@ -116,6 +117,7 @@ async def build_services(
     deliverer.on_done[ANNOUNCED] = record_announcement
     deliverer.on_failed.append(problems.failed)
     deliverer.guards[WHILE_OPEN] = problems.while_open
+    deliverer.guards[WHILE_PUBLIC] = while_public(store)
     if settings.role is not Role.WEB:
         # What this process commits, it delivers at once; a web process leaves its rows
         # (and its declarations' set-ups) to the workers, which poll for them.

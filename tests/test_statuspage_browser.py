@@ -74,7 +74,9 @@ async def test_a_visitor_sees_the_published_update(
     publisher = bot.services.publisher
     inc = await bot.services.store.get(1)
     assert inc is not None
-    await publisher.publish(inc, alice, "Checkout is slow; we are on it.", "investigating")
+    await publisher.publish(
+        inc, alice, "Checkout is slow; we are on it.", "investigating", components=["Checkout"]
+    )
     resolved = await declare(incident, "SEV2 Search slow", "search-slow")
     await publisher.publish(resolved, alice, "Search results are slow.", "identified")
     await bot.services.controls.resolve(resolved, alice, "Cache warmed")
@@ -92,6 +94,7 @@ async def test_a_visitor_sees_the_published_update(
     dom = await chromium(f"--window-size={size}", "--dump-dom", url)
     assert "Checkout is slow; we are on it." in dom
     assert "1 ongoing incident" in dom and "Checkout errors" in dom
+    assert "Affected: Checkout" in dom
     assert "Resolved in the last 7 days" in dom and "Search is fast again." in dom
     assert dom.index("Checkout errors") < dom.index("Resolved in the last 7 days")
     assert "Login errors" not in dom and "Some logins fail." not in dom

@@ -406,12 +406,18 @@ async def test_a_withdrawn_incident_leaves_the_page_feed_and_json_at_once(
         # The same copy is revalidated cheaply while nothing changed.
         again, _, _ = await get(world.bot.url + path, {"If-None-Match": headers["etag"]})
         assert again == 304
+    world.smtp.busy = len(CUSTOMERS)  # these e-mails wait for a retry...
+    await world.bot.services.publisher.publish(inc, world.alice, "Still slow.", "identified")
+    await world.bot.settled()
     async with world.bot.services.store.session() as s:
         row = await s.get(Incident, inc.id)
         assert row is not None
         row.private = True  # what a change to a private severity does (issue 13)
         s.add(row)
         await s.commit()
+    world.clock.advance(timedelta(seconds=10))  # ...which comes after the withdrawal
+    await world.bot.settled()
+    assert world.smtp.busy == 0 and not [m for m in world.smtp.mails if "Still" in m.body]
     for path, tag in before.items():
         status, body, headers = await get(world.bot.url + path, {"If-None-Match": tag})
         assert status == 200 and headers["etag"] != tag, path

@@ -58,6 +58,9 @@ REPORT_INVITES = "report_invites"
 ANNOUNCED = "announced"
 # A guard: send only while the row's incident is open.
 WHILE_OPEN = "open"
+# A guard: send only while the row's incident may be public (a status-page update to a
+# subscriber is not sent once the incident was withdrawn, made private).
+WHILE_PUBLIC = "public"
 
 
 def rank(policy: Policy, incident: Incident) -> int:
@@ -275,11 +278,14 @@ class Outbox:
         priority: int = 100,
         problem: str | None = None,
         report: str | None = None,
+        only_while: str | None = None,
     ) -> OutboxRow | None:
         """An e-mail to one address, in that address's own order (lane `mailto:...`)."""
         payload: dict[str, Any] = {"to": to, "subject": subject, "body": body, "from": sender}
         if problem and report:
             payload.update(problem=problem, report=report)
+        if only_while:
+            payload["only_while"] = only_while
         return await self._add(
             s,
             Op.EMAIL,

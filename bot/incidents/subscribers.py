@@ -1,16 +1,20 @@
 """Who else hears of each publication: the policy's Slack channels (a channel shared
 with a customer) and e-mail addresses. Each delivery is an outbox row keyed by the
 publication and the subscriber, written with the publication: it goes once, or stays
-to be sent after a crash."""
+to be sent after a crash; one not yet sent when the incident is withdrawn (made private)
+is not sent."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.incidents.chat import Chat, Message, step_key
-from bot.incidents.outbox import Outbox, rank
+from bot.incidents.outbox import WHILE_PUBLIC, Outbox, rank
 from bot.policy.model import Policy
-from bot.store.tables import Incident, Publication
+from bot.store.repo import Store
+from bot.store.tables import Incident, OutboxRow, Publication
 
 REPORT = "Status page subscribers"
 
@@ -42,6 +46,7 @@ async def notify_subscribers(
                 priority=priority,
                 problem=f"could not post the status update to {where}",
                 report=REPORT,
+                only_while=WHILE_PUBLIC,
             )
     subject = f"[{policy.status_page.title}] {status}: {pub.public_title}"
     body = f"{pub.text}\n\n{status_url}\n"
@@ -57,4 +62,17 @@ async def notify_subscribers(
             priority=priority,
             problem=f"could not e-mail the status update to {address}",
             report=REPORT,
+            only_while=WHILE_PUBLIC,
         )
+
+
+def while_public(store: Store) -> Callable[[OutboxRow], Awaitable[bool]]:
+    """Guard (WHILE_PUBLIC): is the row's incident still one the status page shows?"""
+
+    async def guard(row: OutboxRow) -> bool:
+        if row.incident_id is None:
+            return True
+        incident = await store.get(row.incident_id)
+        return incident is not None and not incident.private
+
+    return guard

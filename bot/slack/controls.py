@@ -102,7 +102,7 @@ async def _open_update(a: Asked) -> Block:
 
 
 async def _open_draft(a: Asked) -> Block:
-    """ "Draft it" (the reminder to publish): the update form, publishing ticked."""
+    """The reminder to publish's "Draft it": the update form, publishing ticked."""
     publisher = a.services.publisher
     await publisher.check(a.on, a.user)
     picked = await publisher.components_of(a.on)
