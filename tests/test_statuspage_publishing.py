@@ -183,13 +183,17 @@ async def test_the_reminder_to_publish_fires_once_per_window_until_something_is_
     assert blocks["publish"]["element"]["initial_options"]
     draft = blocks["public_text"]["element"]["initial_value"]
     assert "Checkout down" in draft
+    assert blocks["text"]["optional"], "publishing alone is enough here"
     r = await world.bot.send.view_submission(
-        View.PUBLISH, submission("identified", "text", "Found it", draft), user=world.alice
+        View.PUBLISH, submission("identified", "text", "", draft), user=world.alice
     )
     assert r.status == 200 and not r.body, r.body
     await eventually(world.publications)
     await world.bot.settled()
-    assert len(await world.publications()) == 1
+    [pub] = await world.publications()
+    assert pub.status == "identified" and "Identified" in pub.text
+    timeline = await world.bot.services.store.timeline((await world.incident(ch)).id)
+    assert not [e for e in timeline if e.kind == "update"], "no update was asked for"
     for minutes in (45, 60, 120, 240):
         await world.at(minutes * M)
     assert len(world.reminders(ch)) == 2, "nothing more once published"
@@ -276,12 +280,25 @@ async def test_the_draft_has_the_picked_status_components_and_public_url(world: 
 async def test_bad_publications_are_field_errors_and_publish_nothing(world: World) -> None:
     ch = await world.declare("SEV1 Checkout down", "checkout-down")
     await world.open_modal(Action.POST_UPDATE, ch, View.UPDATE)
+    await world.open_modal(Action.DRAFT_PUBLICATION, ch, View.PUBLISH)
     cases = [
-        (submission("identified", "text", "x", "Text", ["Billing"]), "components", "Website"),
-        (submission("identified", "text", "x", "", ["API"]), "public_text", "public text"),
+        (
+            View.UPDATE,
+            submission("identified", "text", "x", "Text", ["Billing"]),
+            "components",
+            "Website",
+        ),
+        (
+            View.UPDATE,
+            submission("identified", "text", "x", "", ["API"]),
+            "public_text",
+            "public text",
+        ),
+        # "Draft it" with nothing to publish and nothing to post.
+        (View.PUBLISH, submission("identified", "text", "", None), "publish", "Tick Publish"),
     ]
-    for values, field, says in cases:
-        r = await world.bot.send.view_submission(View.UPDATE, values, user=world.alice)
+    for view, values, field, says in cases:
+        r = await world.bot.send.view_submission(view, values, user=world.alice)
         body = r.json()
         assert body is not None and body["response_action"] == "errors", r.body
         assert says in body["errors"][field], body

@@ -154,6 +154,22 @@ async def _submit_update(a: Asked, form: Form, ack: AsyncAck) -> None:
     return None
 
 
+async def _submit_publish(a: Asked, form: Form, ack: AsyncAck) -> None:
+    """Publish from "Draft it"; post the update too when "What changed" says something."""
+    if form.value(Field.TEXT):
+        return await _submit_update(a, form, ack)
+    await a.check()
+    status = form.value(Field.STATUS) or a.on.status
+    components = await _publication(a, form)
+    if components is None:
+        raise MissingText(
+            "Tick Publish to the status page, or say what changed.", field=Field.PUBLISH
+        )
+    await _publish(a, form, status, "", components)  # committed before the modal closes
+    await ack()
+    return None
+
+
 # -- Change severity -----------------------------------------------------------------
 
 
@@ -286,11 +302,11 @@ _TABLE = (
         modal=View.SNOOZE, field=Field.DURATION, opens=_open_snooze, submit=_submit_snooze,
         shows=chat.Control.SNOOZE,
     ),
-    # On the reminder to publish: the update form with publishing ticked, submitted as
-    # Post update's (the update itself checks "update" too).
+    # On the reminder to publish: the update form with publishing ticked; with "What
+    # changed" filled in it posts the update too (which checks "update" as well).
     Control(
         Action.DRAFT_PUBLICATION, "Draft it", "primary", needs="publish",
-        modal=View.PUBLISH, field=Field.TEXT, opens=_open_draft, submit=_submit_update,
+        modal=View.PUBLISH, field=Field.PUBLIC_TEXT, opens=_open_draft, submit=_submit_publish,
         shows=chat.Control.DRAFT_PUBLICATION,
     ),
     # On the App Home. Anyone may open the form; the use case checks who may declare.

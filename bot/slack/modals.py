@@ -76,13 +76,15 @@ def update_modal(
             _input(Field.STATUS, "Status", select),
             _input(
                 Field.TEXT,
-                "What changed",
+                # "Draft it" is about publishing: an update to the channel is optional.
+                "What changed" if view is not View.PUBLISH else "What changed (optional)",
                 {
                     "type": "plain_text_input",
                     "multiline": True,
                     "max_length": 2500,
                     **({"initial_value": clip(text, 2500)} if text else {}),
                 },
+                optional=view is View.PUBLISH,
             ),
             *(
                 _publish_blocks(policy, draft, publish, picked, "Publish to the status page")
