@@ -24,7 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,6 +48,8 @@ TRANSIENT = frozenset(
         "service_unavailable",
         "request_timeout",
         "connection_error",
+        # An SMTP server's "try again later" (4xx).
+        *(f"smtp_{code}" for code in range(400, 500)),
     }
 )
 MAX_ATTEMPTS = 8
@@ -64,6 +66,14 @@ FailedHook = Callable[[OutboxRow, str], Awaitable[None]]
 # A guard says whether a row is still worth sending (a reminder for an incident resolved
 # since it was written is not); a row it turns down is finished, not sent.
 Guard = Callable[[OutboxRow], Awaitable[bool]]
+
+
+class Mailer(Protocol):
+    """Sends one e-mail (bot/mail.py); raises ChatError as the chat does."""
+
+    async def send(
+        self, to: str, subject: str, body: str, *, sender: str | None, key: str
+    ) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,8 @@ class Deliverer:
         self.on_done: dict[str, DoneHook] = {}
         self.on_failed: list[FailedHook] = []
         self.guards: dict[str, Guard] = {}
+        # E-mail rows (Op.EMAIL) go through it; None: SMTP_URL is not set.
+        self.mailer: Mailer | None = None
         # Rows this process is delivering right now: never "dead", however long they take.
         self.in_flight: set[int] = set()
         self.concurrency = concurrency
@@ -302,6 +314,17 @@ class Deliverer:
         if row.op == Op.ARCHIVE:
             await self.chat.archive(where)
             return {}
+        if row.op == Op.EMAIL:
+            if self.mailer is None:
+                raise ChatError("smtp_not_configured", "set SMTP_URL")
+            sent_id = await self.mailer.send(
+                str(payload.get("to") or ""),
+                str(payload.get("subject") or ""),
+                str(payload.get("body") or ""),
+                sender=payload.get("from"),
+                key=row.key,
+            )
+            return {"message_id": sent_id}
         raise ChatError("unknown_op", row.op)
 
     async def _message(self, payload: dict[str, Any], step: str | None) -> Message | None:

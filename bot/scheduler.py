@@ -219,6 +219,8 @@ class Scheduler:
                 await self.nags.nag(incident_id, job_id=job_id, retry_since=retry_since)
             elif kind == Kind.MONITORED:
                 await self.nags.monitoring_over(incident_id, job_id=job_id)
+            elif kind == Kind.PUBLISH:
+                await self.nags.remind_to_publish(incident_id, job_id=job_id)
             else:
                 assert level is not None
                 await self.escalations.page(
@@ -243,8 +245,11 @@ class Scheduler:
                 job.state, job.finished_at = JobState.CANCELLED, now
             else:
                 job.state, job.finished_at = JobState.DONE, now
-                what = "Update reminder" if job.kind == Kind.NAG else f"Escalation {job.level}"
-                kind = TimelineKind.NAG if job.kind == Kind.NAG else TimelineKind.ESCALATION
+                what = {Kind.NAG: "Update reminder", Kind.PUBLISH: "Reminder to publish"}.get(
+                    Kind(job.kind), f"Escalation {job.level}"
+                )
+                reminder = job.kind in (Kind.NAG, Kind.PUBLISH)
+                kind = TimelineKind.NAG if reminder else TimelineKind.ESCALATION
                 s.add(
                     new_entry(
                         job.incident_id,

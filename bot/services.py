@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from bot.clock import Clock, SystemClock
 from bot.deliverer import Deliverer, Pace
@@ -13,14 +14,16 @@ from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
 from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
-from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, Outbox
+from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, WHILE_PUBLIC, Outbox
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
 from bot.incidents.report import Reports, deliver
 from bot.incidents.setup import record_announcement
+from bot.incidents.subscribers import while_public
 from bot.incidents.summary import SUMMARY, TOPIC, Summaries
 from bot.incidents.timeline import Timeline
+from bot.mail import SmtpMailer
 from bot.ops.health import SelfCheck
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.scheduler import Scheduler
@@ -119,12 +122,16 @@ async def build_services(
     deliverer.renderers[TOPIC] = summaries.render_topic
     deliverer.on_failed.append(problems.failed)
     deliverer.guards[WHILE_OPEN] = problems.while_open
+    deliverer.guards[WHILE_PUBLIC] = while_public(store)
     if settings.role is not Role.WEB:
         # What this process commits, it delivers at once; a web process leaves its rows
         # (and its declarations' set-ups) to the workers, which poll for them.
         outbox.on_commit(deliverer.wake)
     incidents.sets_up = settings.role is not Role.WEB
     scheduler.deliverer = deliverer
+    if settings.smtp_url:
+        host = urlsplit(settings.status_base).hostname or "localhost"
+        deliverer.mailer = SmtpMailer(settings.smtp_url, sender_host=host)
     access = Access(store, chat)
     # A declaration's set-up is claimed by this process's worker: a crash hands it back.
     incidents.worker, incidents.in_flight = scheduler.worker, scheduler.in_flight
@@ -142,8 +149,10 @@ async def build_services(
         deliverer=deliverer,
         timeline=timeline,
         controls=controls,
-        publisher=Publisher(store, chat, policy_book, clock, controls.checks),
-        status_page=StatusPage(store, policy_book, clock),
+        publisher=Publisher(
+            store, chat, policy_book, clock, controls.checks, outbox, settings.status_base
+        ),
+        status_page=StatusPage(store, policy_book, clock, settings.status_base),
         reports=Reports(store, timeline, chat, access),
         health=SelfCheck(settings, store, clock, probe=slack_probe(settings)),
     )

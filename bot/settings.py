@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///incident-bot.db"
@@ -46,6 +47,16 @@ class Settings:
     self_check_every: float = 60.0  # seconds between self-checks
     # A due row or a Slack post this many seconds past its time means the bot is stuck.
     overdue_after: float = 120.0
+    # Where visitors reach the status page (PUBLIC_URL, no trailing slash): every absolute
+    # link is built from it, never from a request's Host header, which a reverse proxy
+    # rewrites (and a visitor can forge).
+    public_url: str = ""
+    smtp_url: str | None = None  # SMTP_URL: smtp[s]://[user:password@]host[:port]
+
+    @property
+    def status_base(self) -> str:
+        """PUBLIC_URL, or where this process answers when it is not set."""
+        return self.public_url or f"http://localhost:{self.port}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +81,19 @@ class Settings:
         if not api_url.endswith("/"):
             # slack_sdk joins base_url + method name, so the slash matters.
             api_url += "/"
+        public_url = (get("PUBLIC_URL") or "").rstrip("/")
+        if public_url and not _is_url(public_url, ("http", "https")):
+            raise SettingsError(
+                "PUBLIC_URL must be where the status page is reached, "
+                f"e.g. https://status.example.com, not {public_url!r}."
+            )
+        smtp_url = get("SMTP_URL")
+        if smtp_url is not None and not _is_url(smtp_url, ("smtp", "smtps")):
+            # Not echoed: it may carry a password.
+            raise SettingsError(
+                "SMTP_URL must be smtp://[user:password@]host[:port] "
+                "(or smtps:// for TLS from the start)."
+            )
         return cls(
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -83,6 +107,8 @@ class Settings:
             heartbeat_url=heartbeat,
             self_check_every=_seconds(get, "INCIDENT_SELF_CHECK_EVERY", "60"),
             overdue_after=_seconds(get, "INCIDENT_OVERDUE_AFTER", "120"),
+            public_url=public_url,
+            smtp_url=smtp_url,
         )
 
     @property
@@ -118,7 +144,8 @@ class Settings:
             f" app_token={mask(self.slack_app_token)}, api_url={self.slack_api_url!r},"
             f" database_url={redact_url(self.database_url)!r}, policy={self.policy_path!r},"
             f" port={self.port}, log_format={self.log_format!r},"
-            f" heartbeat_url={mask(self.heartbeat_url)})"
+            f" heartbeat_url={mask(self.heartbeat_url)}, public_url={self.status_base!r},"
+            f" smtp_url={mask(self.smtp_url)})"
         )
 
 
@@ -131,6 +158,11 @@ def _seconds(get: Callable[[str], str | None], name: str, default: str) -> float
     if not value > 0:  # NaN included
         raise SettingsError(f"{name} must be a number of seconds above 0, not {text!r}.")
     return value
+
+
+def _is_url(text: str, schemes: tuple[str, ...]) -> bool:
+    parsed = urlsplit(text)
+    return parsed.scheme in schemes and bool(parsed.hostname) and " " not in text
 
 
 def redact_url(url: str) -> str:

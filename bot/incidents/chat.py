@@ -22,6 +22,7 @@ class Control(StrEnum):
     RESOLVE = "resolve"
     SNOOZE = "snooze"
     ACKNOWLEDGE = "acknowledge"  # on a page's mention and DMs
+    DRAFT_PUBLICATION = "draft_publication"  # "Draft it": the status-page update
 
 
 INCIDENT_CONTROLS = (

@@ -29,6 +29,7 @@ class Op(StrEnum):
     TOPIC = "topic"
     PIN = "pin"
     ARCHIVE = "archive"
+    EMAIL = "email"  # a status-page update to a subscriber (bot/mail.py sends it)
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -58,6 +59,9 @@ REPORT_INVITES = "report_invites"
 ANNOUNCED = "announced"
 # A guard: send only while the row's incident is open.
 WHILE_OPEN = "open"
+# A guard: send only while the row's incident may be public (a status-page update to a
+# subscriber is not sent once the incident was withdrawn, made private).
+WHILE_PUBLIC = "public"
 
 
 def rank(policy: Policy, incident: Incident) -> int:
@@ -289,4 +293,35 @@ class Outbox:
             payload.update(report=report, problem="could not archive the old channel")
         return await self._add(
             s, Op.ARCHIVE, channel, key, payload, incident_id=incident_id, priority=priority
+        )
+
+    async def email(
+        self,
+        s: AsyncSession,
+        to: str,
+        subject: str,
+        body: str,
+        *,
+        sender: str | None,
+        key: str,
+        incident_id: int | None,
+        priority: int = 100,
+        problem: str | None = None,
+        report: str | None = None,
+        only_while: str | None = None,
+    ) -> OutboxRow | None:
+        """An e-mail to one address, in that address's own order (lane `mailto:...`)."""
+        payload: dict[str, Any] = {"to": to, "subject": subject, "body": body, "from": sender}
+        if problem and report:
+            payload.update(problem=problem, report=report)
+        if only_while:
+            payload["only_while"] = only_while
+        return await self._add(
+            s,
+            Op.EMAIL,
+            f"mailto:{to}",
+            key,
+            payload,
+            incident_id=incident_id,
+            priority=priority,
         )

@@ -1,19 +1,26 @@
 """Publishing a customer-facing update: drafted from the policy's template, edited by the
-commander, never for a private incident, only by those the policy allows."""
+commander, only for severities the policy puts on the status page, never for a private
+incident, only by those the policy allows. A publication and its deliveries to the
+subscribers (Slack channels, e-mail) are written in one transaction (the outbox)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clock import Clock
 from bot.incidents.chat import Chat
 from bot.incidents.checks import Checks
-from bot.incidents.errors import MissingText, NotAllowed
+from bot.incidents.errors import IncidentError, MissingText, NotAllowed
+from bot.incidents.outbox import Outbox
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.subscribers import notify_subscribers
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import fmt_time, incident_values
+from bot.planning import due_jobs
 from bot.policy.durations import format_duration
+from bot.policy.model import Policy
 from bot.policy.templates import render
 from bot.store.repo import Store
 from bot.store.tables import Incident, Publication
@@ -21,29 +28,70 @@ from bot.store.tables import Incident, Publication
 MAX_TEXT = 2500
 # Slack's *bold* in the shipped templates would show as literal asterisks on the page.
 _BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*\S)?)\*(?![\w*])")
+# The modal's field the components are picked in (slack/ids.py Field.COMPONENTS).
+COMPONENTS_FIELD = "components"
+
+
+def publishable(policy: Policy, incident: Incident) -> bool:
+    """Does the policy put this incident's severity on the status page?"""
+    sev = policy.severity(incident.severity)
+    return sev is not None and sev.status_page and not incident.private
+
+
+def published_severities(policy: Policy) -> str:
+    names = [s.name for s in policy.severities if s.status_page and not s.private]
+    return ", ".join(names) or "none"
 
 
 class Publisher:
     def __init__(
-        self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock, checks: Checks
+        self,
+        store: Store,
+        chat: Chat,
+        policy: PolicyBook,
+        clock: Clock,
+        checks: Checks,
+        outbox: Outbox,
+        base_url: str,
     ) -> None:
         self.store = store
         self.chat = chat
         self.policy = policy
         self.clock = clock
         self.checks = checks
+        self.outbox = outbox
+        self.base = base_url.rstrip("/")
 
-    async def draft(self, incident: Incident, status: str, update: str) -> str:
-        """The policy's customer template filled in: the commander edits it before it goes."""
+    @property
+    def status_url(self) -> str:
+        return f"{self.base}/status"
+
+    async def components_of(self, incident: Incident) -> list[str]:
+        """The components the incident's last publication marked (picked again next time)."""
+        async with self.store.session() as s:
+            return list(await self.store.last_components(s, incident.id) or ())
+
+    async def draft(
+        self,
+        incident: Incident,
+        status: str,
+        update: str,
+        components: Sequence[str] | None = None,
+    ) -> str:
+        """The policy's customer template filled in from the incident as it is: the status
+        chosen, the components picked (None: those published last), PUBLIC_URL. The
+        commander edits it before it goes."""
         pol = await self.policy.of(incident)
         values = incident_values(pol, incident, _Plain(), await self.store.roles(incident.id))
         now = self.clock.now()
         final = status == pol.statuses.final
+        if components is None:
+            components = await self.components_of(incident)
         values |= {
             "status": status.capitalize(),
             "update": update,
-            "components": ", ".join(pol.status_page.components) or "our services",
-            "status_url": "/status",
+            "components": ", ".join(components) or "our services",
+            "status_url": self.status_url,
             "now": now.strftime("%H:%M UTC"),
         }
         if update and not incident.summary:
@@ -56,7 +104,37 @@ class Publisher:
         return _BOLD.sub(r"\1", render(template, values))
 
     async def may(self, incident: Incident, user: str) -> bool:
-        return not incident.private and await self.checks.may(incident, user, "publish")
+        pol = await self.policy.of(incident)
+        return publishable(pol, incident) and await self.checks.may(incident, user, "publish")
+
+    async def check(
+        self, incident: Incident, user: str, components: Sequence[str] = ()
+    ) -> list[str]:
+        """Refuse what must not be published, saying what would work; returns the
+        components as the policy spells them."""
+        if incident.private:
+            raise NotAllowed("Private incidents are never published on the status page.")
+        pol = await self.policy.of(incident)
+        if not publishable(pol, incident):
+            raise NotAllowed(
+                f"{incident.severity} incidents are not published on the status page: "
+                f"the policy publishes {published_severities(pol)} "
+                "(change the severity first if customers should hear of it)."
+            )
+        if not await self.checks.may(incident, user, "publish"):
+            raise NotAllowed(
+                "You may not publish to the status page for this incident: "
+                "ask the commander or the communications lead."
+            )
+        known = {c.lower(): c for c in pol.status_page.components}
+        unknown = [c for c in components if c.lower() not in known]
+        if unknown:
+            listed = ", ".join(pol.status_page.components) or "none (the policy lists none)"
+            raise IncidentError(
+                f"Not a component of the status page: {', '.join(unknown)}. Pick from: {listed}.",
+                field=COMPONENTS_FIELD,
+            )
+        return list(dict.fromkeys(known[c.lower()] for c in components))
 
     async def publish(
         self,
@@ -66,27 +144,26 @@ class Publisher:
         status: str,
         *,
         public_title: str | None = None,
+        components: Sequence[str] | None = None,
     ) -> Publication:
-        """Stores the publication and its timeline entry together. The public title is
+        """Stores the publication, its timeline entry and its deliveries to the
+        subscribers together; the reminder to publish stops. The public title is
         `public_title`, else the one published before (so an edited title sticks), else
-        the incident's title."""
-        if incident.private:
-            raise NotAllowed("Private incidents are never published on the status page.")
-        if not await self.checks.may(incident, user, "publish"):
-            raise NotAllowed(
-                "You may not publish to the status page for this incident: "
-                "ask the commander or the communications lead."
-            )
+        the incident's title; the components, those given, else those published last."""
+        picked = await self.check(incident, user, components or ())
         text = text.strip()
         if not text:
             raise MissingText(
                 "The public text is empty: write what customers should read.", field="public_text"
             )
+        pol = await self.policy.of(incident)
         now = self.clock.now()
         async with self.store.session() as s:
             if not (public_title and public_title.strip()):
                 last = await self.store.last_public_title(s, incident.id)
                 public_title = last or incident.title
+            if components is None:
+                picked = list(await self.store.last_components(s, incident.id) or ())
             pub = Publication(
                 incident_id=incident.id,
                 status=status,
@@ -94,6 +171,7 @@ class Publisher:
                 text=text[:MAX_TEXT],
                 published_by=user,
                 published_at=now,
+                components=picked,
             )
             s.add(pub)
             s.add(
@@ -105,8 +183,17 @@ class Publisher:
                     author=user,
                 )
             )
+            inc = await s.get(Incident, incident.id)
+            assert inc is not None
+            if inc.first_published_at is None:
+                inc.first_published_at = now
+                await due_jobs.replan(s, inc, pol, now)  # no more reminders to publish
+            await s.flush()
+            await notify_subscribers(s, self.outbox, self.chat, pol, inc, pub, self.status_url)
             await s.commit()
-            return pub
+            await s.refresh(pub)
+        self.outbox.wake()
+        return pub
 
 
 class _Plain:

@@ -1,9 +1,12 @@
-"""The update reminder: mention the commander in the channel and DM them, with buttons."""
+"""The reminders: the update reminder and the reminder to publish on the status page.
+Each mentions the commander in the channel and DMs them, with buttons."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.incidents.chat import Chat, Control, Message, step_key
@@ -13,6 +16,7 @@ from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import incident_values
 from bot.planning import due_jobs
 from bot.policy.durations import format_duration
+from bot.policy.model import Policy
 from bot.policy.templates import render
 from bot.store.repo import Store
 from bot.store.tables import Incident
@@ -20,6 +24,7 @@ from bot.store.tables import Incident
 log = logging.getLogger(__name__)
 
 NAG_CONTROLS = (Control.POST_UPDATE, Control.SNOOZE)
+PUBLISH_CONTROLS = (Control.DRAFT_PUBLICATION,)
 
 
 class Nags:
@@ -62,16 +67,7 @@ class Nags:
             s.add(entry)
             await s.flush()
             step = f"job:{job_id}" if job_id is not None else f"nag:{entry.id}"
-            for where in (incident.channel_id, incident.commander_id):
-                msg = Message(text=text, incident_id=incident_id, controls=NAG_CONTROLS)
-                await self.outbox.post(
-                    s,
-                    where,
-                    msg,
-                    key=step_key(step, where),
-                    priority=rank(pol, inc),
-                    only_while=WHILE_OPEN,  # resolved meanwhile: a reminder is noise
-                )
+            await self._post_both(s, inc, pol, step, msg_text=text, controls=NAG_CONTROLS)
             await due_jobs.finish(s, job_id, now)
             await due_jobs.replan(s, inc, pol, now)
             await s.commit()
@@ -101,18 +97,67 @@ class Nags:
                 "asks. If everything is normal, resolve it."
             )
             step = f"job:{job_id}" if job_id is not None else f"monitored:{entry.id}"
-            for where in (inc.channel_id, inc.commander_id):
-                if where is None:
-                    continue
-                await self.outbox.post(
-                    s,
-                    where,
-                    Message(text=text, incident_id=incident_id, controls=(Control.RESOLVE,)),
-                    key=step_key(step, where),
-                    priority=rank(pol, inc),
-                    only_while=WHILE_OPEN,
-                )
+            await self._post_both(s, inc, pol, step, msg_text=text, controls=(Control.RESOLVE,))
             await due_jobs.finish(s, job_id, now)
             await due_jobs.replan(s, inc, pol, now)
             await s.commit()
         self.outbox.wake()
+
+    async def remind_to_publish(self, incident_id: int, *, job_id: int | None = None) -> None:
+        """Nothing is on the status page yet and the severity's window (`publish_within`)
+        lapsed: record it, plan the next one a window later, and write the posts (with
+        "Draft it") to the outbox, in one transaction, as `nag` does."""
+        now = self.clock.now()
+        async with self.store.session() as s:
+            inc = await s.get(Incident, incident_id)
+            if inc is None or inc.channel_id is None:
+                await due_jobs.finish(s, job_id, now)
+                await s.commit()
+                return
+            pol = await self.policy.of(inc)
+            sev = pol.severity(inc.severity)
+            window = format_duration(sev.publish_within) if sev and sev.publish_within else ""
+            commander = self.chat.user_ref(inc.commander_id)
+            text = (
+                f"{commander} :loudspeaker: {inc.number} {self.chat.literal(inc.title)} "
+                f"({inc.severity}) is not on the status page yet: the policy asks for a "
+                f"first public update within {window}. Draft it, edit it, publish it."
+            )
+            inc.last_publish_nag_at = now
+            s.add(
+                new_entry(
+                    incident_id,
+                    TimelineKind.NAG,
+                    now,
+                    f"Reminder to publish on the status page sent to {commander}",
+                    data={"commander": inc.commander_id, "publish": True},
+                )
+            )
+            step = f"job:{job_id}" if job_id is not None else f"publish-nag:{now.isoformat()}"
+            await self._post_both(s, inc, pol, step, msg_text=text, controls=PUBLISH_CONTROLS)
+            await due_jobs.finish(s, job_id, now)
+            await due_jobs.replan(s, inc, pol, now)
+            await s.commit()
+        self.outbox.wake()
+
+    async def _post_both(
+        self,
+        s: AsyncSession,
+        inc: Incident,
+        pol: Policy,
+        step: str,
+        *,
+        msg_text: str,
+        controls: tuple[Control, ...],
+    ) -> None:
+        """The reminder in the incident channel and by DM to the commander."""
+        assert inc.channel_id is not None
+        for where in (inc.channel_id, inc.commander_id):
+            await self.outbox.post(
+                s,
+                where,
+                Message(text=msg_text, incident_id=inc.id, controls=controls),
+                key=step_key(step, where),
+                priority=rank(pol, inc),
+                only_while=WHILE_OPEN,  # resolved meanwhile: a reminder is noise
+            )

@@ -56,6 +56,9 @@ def clock_state(incident: Incident, pages: Sequence[PageRow]) -> ClockState:
         snoozed_until=incident.snoozed_until,
         pages={p.level: Page(p.first_at, p.last_at, p.acked_at) for p in pages},
         monitoring_since=incident.monitoring_since,
+        private=incident.private,
+        published=incident.first_published_at is not None,
+        last_publish_nag_at=incident.last_publish_nag_at,
     )
 
 

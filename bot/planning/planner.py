@@ -22,6 +22,7 @@ class Kind(StrEnum):
     NAG = "nag"
     ESCALATE = "escalate"
     MONITORED = "monitored"  # the monitoring period is over: ask whether to resolve
+    PUBLISH = "publish"  # the reminder to publish on the status page
 
 
 class Reason(StrEnum):
@@ -33,6 +34,7 @@ class Reason(StrEnum):
     REPEAT = "repeat"
     MANUAL = "manual"
     MONITOR_FOR = "monitor_for"
+    PUBLISH_WINDOW = "publish_within"  # nothing published yet, the window lapsed
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class ClockState:
     snoozed_until: datetime | None = None
     pages: Mapping[int, Page] = field(default_factory=dict)
     monitoring_since: datetime | None = None
+    private: bool = False
+    published: bool = False  # something is on the status page
+    last_publish_nag_at: datetime | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -97,6 +102,12 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
     if sev.monitor_for is not None and state.monitoring_since is not None:
         due = state.monitoring_since + sev.monitor_for
         dues.append(Due(due, Kind.MONITORED, None, Reason.MONITOR_FOR))
+    # The reminder to publish: once per window from reaching this severity, until
+    # something is published; never for a severity the status page does not carry.
+    window = sev.publish_within
+    if window is not None and sev.status_page and not state.published and not state.private:
+        since = max(t for t in (state.severity_since, state.last_publish_nag_at) if t is not None)
+        dues.append(Due(since + window, Kind.PUBLISH, None, Reason.PUBLISH_WINDOW))
 
     levels = policy.escalation.levels
     ignored = _ignored_nags(state, policy)

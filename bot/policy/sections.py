@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     Field,
     field_validator,
     model_validator,
@@ -120,7 +121,11 @@ class Severity(PolicyModel):
     private: bool = False
     """Private channel, never announced, never on the status page."""
     status_page: bool = False
-    """The runbook expects customer-facing status-page updates at this severity."""
+    """Incidents of this severity may be published on the status page (only these)."""
+    publish_within: MaybeDuration = None
+    """The first status-page update is due this long after the incident reaches this
+    severity: the commander is reminded once per window until one is published; null:
+    no reminder. Needs status_page: true."""
     invite: tuple[Key, ...] = ()
     """Contact keys (users, user groups) invited to the channel when declared."""
     checklist: tuple[str, ...] = ()
@@ -140,6 +145,21 @@ class Severity(PolicyModel):
 
     def matches(self, name: str) -> bool:
         return normalize(name) in self.keys
+
+    @model_validator(mode="after")
+    def _publish_window(self) -> Self:
+        if self.publish_within is not None and not self.status_page:
+            fail(
+                [
+                    (
+                        ("publish_within",),
+                        "a reminder to publish needs status_page: true "
+                        "(or set publish_within to null)",
+                    )
+                ],
+                self,
+            )
+        return self
 
 
 class Statuses(PolicyModel):
@@ -334,9 +354,44 @@ class Escalation(PolicyModel):
         return [(("missed_updates", "page"), f"{why}; levels that may be paged: {names}")]
 
 
+_ADDRESS = re.compile(r"[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+")
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.fullmatch(value):
+        raise problem(f'"{value}" is not an e-mail address (name@example.com)')
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_address)]
+
+
+class Subscribers(PolicyModel):
+    """Each published update goes to these as well, once."""
+
+    channels: tuple[ChannelRef, ...] = ()
+    """Slack channels (#name or ID), e.g. a channel shared with a customer."""
+    emails: tuple[EmailAddress, ...] = ()
+    """E-mail addresses, sent through SMTP_URL."""
+    email_from: EmailAddress | None = None
+    """The sender of those e-mails; null: status@ the PUBLIC_URL's host."""
+
+
 class StatusPage(PolicyModel):
     """The public status page the bot serves (only what a commander publishes)."""
 
     title: Text = "Status"
     components: tuple[Text, ...] = ()
     """Parts of the service an incident can be marked as affecting."""
+    subscribers: Subscribers = Field(default_factory=Subscribers)
+    """Who else gets each published update, once (besides the page and its feed)."""
+
+    @field_validator("components")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        seen: set[str] = set()
+        for name in value:
+            if name.lower() in seen:
+                raise problem(f'component "{name}" is listed twice')
+            seen.add(name.lower())
+        return value

@@ -17,7 +17,6 @@ from bot.incidents.controls import SNOOZE_CHOICES
 from bot.incidents.errors import (
     IncidentError,
     MissingText,
-    NotAllowed,
     NothingToDo,
     UnknownLevel,
     UnknownSeverity,
@@ -97,10 +96,48 @@ class Control:
 
 async def _open_update(a: Asked) -> Block:
     publisher = a.services.publisher
-    draft = None
+    draft, picked = None, []
     if await publisher.may(a.on, a.user):
-        draft = await publisher.draft(a.on, a.on.status, "")
-    return update_modal(a.policy, a.on, draft)
+        picked = await publisher.components_of(a.on)
+        draft = await publisher.draft(a.on, a.on.status, "", picked)
+    return update_modal(a.policy, a.on, draft, picked=picked)
+
+
+async def _open_draft(a: Asked) -> Block:
+    """The reminder to publish's "Draft it": the update form, publishing ticked."""
+    publisher = a.services.publisher
+    await publisher.check(a.on, a.user)
+    picked = await publisher.components_of(a.on)
+    draft = await publisher.draft(a.on, a.on.status, "", picked)
+    return update_modal(a.policy, a.on, draft, publish=True, picked=picked, view=View.PUBLISH)
+
+
+async def _publication(a: Asked, form: Form) -> list[str] | None:
+    """Before the ack (a refusal goes onto the form): None when not asked to publish,
+    else the components picked, as the policy spells them."""
+    if not form.checked(Field.PUBLISH):
+        return None
+    if not form.value(Field.PUBLIC_TEXT):
+        raise MissingText(
+            "The public text is empty: write what customers should read, or untick it.",
+            field=Field.PUBLIC_TEXT,
+        )
+    try:
+        return await a.services.publisher.check(a.on, a.user, form.selected(Field.COMPONENTS))
+    except IncidentError as e:
+        e.field = e.field or Field.PUBLISH.value
+        raise
+
+
+async def _publish(a: Asked, form: Form, status: str, update: str, components: list[str]) -> None:
+    publisher = a.services.publisher
+    incident = await a.services.store.get(a.on.id) or a.on  # as it is now
+    public = form.value(Field.PUBLIC_TEXT)
+    if public == form.initial(Field.PUBLIC_TEXT):
+        # The draft as the form opened, unedited: drafted again from what was picked in
+        # it (the status, the components, the text), or it would say what was before.
+        public = await publisher.draft(incident, status, update, components)
+    await publisher.publish(incident, a.user, public, status, components=components)
 
 
 async def _submit_update(a: Asked, form: Form, ack: AsyncAck) -> None:
@@ -109,17 +146,29 @@ async def _submit_update(a: Asked, form: Form, ack: AsyncAck) -> None:
         raise MissingText("Say what changed.", field=Field.TEXT)
     await a.check()
     status = form.value(Field.STATUS) or a.on.status
-    publish = form.checked(Field.PUBLISH)
-    if publish and not await a.services.publisher.may(a.on, a.user):
-        raise NotAllowed("You may not publish this incident.", field=Field.PUBLISH)
-    # Committed (with its post) before the modal closes: a crash after the ack loses nothing.
+    components = await _publication(a, form)
+    # Committed (with its post, and the publication with its deliveries) before the
+    # modal closes: a crash after the ack loses nothing.
     await a.services.controls.update(a.on, a.user, text, status)
+    if components is not None:
+        await _publish(a, form, status, text, components)
     await ack()
-    if publish:
-        public = form.value(Field.PUBLIC_TEXT) or await a.services.publisher.draft(
-            a.on, status, text
+    return None
+
+
+async def _submit_publish(a: Asked, form: Form, ack: AsyncAck) -> None:
+    """Publish from "Draft it"; post the update too when "What changed" says something."""
+    if form.value(Field.TEXT):
+        return await _submit_update(a, form, ack)
+    await a.check()
+    status = form.value(Field.STATUS) or a.on.status
+    components = await _publication(a, form)
+    if components is None:
+        raise MissingText(
+            "Tick Publish to the status page, or say what changed.", field=Field.PUBLISH
         )
-        await a.services.publisher.publish(a.on, a.user, public, status)
+    await _publish(a, form, status, "", components)  # committed before the modal closes
+    await ack()
     return None
 
 
@@ -176,7 +225,12 @@ async def _acknowledge(a: Asked, form: Form, ack: AsyncAck) -> str:
 
 
 async def _open_resolve(a: Asked) -> Block:
-    return resolve_modal(a.on)
+    publisher = a.services.publisher
+    if not await publisher.may(a.on, a.user):
+        return resolve_modal(a.on)
+    picked = await publisher.components_of(a.on)
+    draft = await publisher.draft(a.on, a.policy.statuses.final, "", picked)
+    return resolve_modal(a.on, a.policy, draft, picked)
 
 
 async def _submit_resolve(a: Asked, form: Form, ack: AsyncAck) -> None:
@@ -186,7 +240,10 @@ async def _submit_resolve(a: Asked, form: Form, ack: AsyncAck) -> None:
             "Say what fixed it: the summary goes in the postmortem.", field=Field.SUMMARY
         )
     await a.check()
+    components = await _publication(a, form)
     await a.services.controls.resolve(a.on, a.user, summary)
+    if components is not None:  # the "Resolved" update, drafted with the summary
+        await _publish(a, form, a.policy.statuses.final, summary, components)
     await ack()
     return None
 
@@ -275,6 +332,13 @@ _TABLE = (
         Action.ACKNOWLEDGE, "Acknowledge", "primary", needs=None,
         modal=None, field=None, opens=None, submit=_acknowledge,
         shows=chat.Control.ACKNOWLEDGE,
+    ),
+    # On the reminder to publish: the update form with publishing ticked; with "What
+    # changed" filled in it posts the update too (which checks "update" as well).
+    Control(
+        Action.DRAFT_PUBLICATION, "Draft it", "primary", needs="publish",
+        modal=View.PUBLISH, field=Field.PUBLIC_TEXT, opens=_open_draft, submit=_submit_publish,
+        shows=chat.Control.DRAFT_PUBLICATION,
     ),
     # On the App Home. Anyone may open the form; the use case checks who may declare.
     Control(

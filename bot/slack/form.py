@@ -29,6 +29,22 @@ class Form:
     def checked(self, field: Field) -> bool:
         return bool(_get(self._state(field), "selected_options"))
 
+    def selected(self, field: Field) -> list[str]:
+        """A multi-select's values, in order; [] when none or absent."""
+        chosen = _get(self._state(field), "selected_options")
+        values = [_get(o, "value") for o in chosen] if isinstance(chosen, list) else []
+        return [v for v in values if isinstance(v, str) and v]
+
+    def initial(self, field: Field) -> str:
+        """The text an input was opened with (the view's blocks come back with the
+        submission), stripped; "" when it had none."""
+        blocks = self.view.get("blocks")
+        for block in blocks if isinstance(blocks, list) else []:
+            if _get(block, "block_id") == field.value:
+                value = _get(_get(block, "element"), "initial_value")
+                return value.strip() if isinstance(value, str) else ""
+        return ""
+
     @property
     def view_id(self) -> str:
         """Slack's id of this opened modal, "" if absent: the same for each submission."""

@@ -16,6 +16,7 @@ class Action(StrEnum):
     SNOOZE = "incident_snooze"
     DECLARE = "incident_declare"
     ACKNOWLEDGE = "incident_acknowledge"
+    DRAFT_PUBLICATION = "incident_draft_publication"
 
 
 class View(StrEnum):
@@ -26,6 +27,7 @@ class View(StrEnum):
     RESOLVE = "incident_resolve_modal"
     SNOOZE = "incident_snooze_modal"
     ESCALATE = "incident_escalate_modal"
+    PUBLISH = "incident_publish_modal"  # "Draft it": the update form, publishing ticked
 
 
 class Field(StrEnum):
@@ -43,6 +45,7 @@ class Field(StrEnum):
     PUBLIC_TEXT = "public_text"
     LEVEL = "level"
     REASON = "reason"
+    COMPONENTS = "components"
 
 
 class BlockId(StrEnum):

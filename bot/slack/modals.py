@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
 from bot.slack.blocks import MAX_BLOCKS_VIEW, Block, clip, option
@@ -52,8 +54,12 @@ def update_modal(
     text: str = "",
     status: str | None = None,
     publish: bool = False,
+    picked: Sequence[str] = (),
+    view: View = View.UPDATE,
 ) -> Block:
-    """`draft` (the customer-facing text) is offered only to those who may publish."""
+    """`draft` (the customer-facing text) is offered only to those who may publish;
+    `picked`: the components marked affected last time; `view`: the callback (the
+    "Draft it" form submits as its own, View.PUBLISH)."""
     statuses = [
         option(s, s.capitalize()) for s in policy.statuses.values if s != policy.statuses.final
     ]
@@ -62,7 +68,7 @@ def update_modal(
     if current:
         select["initial_option"] = current
     return _modal(
-        View.UPDATE,
+        view,
         "Post update",
         "Post",
         incident,
@@ -70,21 +76,29 @@ def update_modal(
             _input(Field.STATUS, "Status", select),
             _input(
                 Field.TEXT,
-                "What changed",
+                # "Draft it" is about publishing: an update to the channel is optional.
+                "What changed" if view is not View.PUBLISH else "What changed (optional)",
                 {
                     "type": "plain_text_input",
                     "multiline": True,
                     "max_length": 2500,
                     **({"initial_value": clip(text, 2500)} if text else {}),
                 },
+                optional=view is View.PUBLISH,
             ),
-            *(_publish_blocks(draft, publish) if draft is not None else []),
+            *(
+                _publish_blocks(policy, draft, publish, picked, "Publish to the status page")
+                if draft is not None
+                else []
+            ),
         ],
     )
 
 
-def _publish_blocks(draft: str, checked: bool = False) -> list[Block]:
-    choice = option("yes", "Publish to the status page")
+def _publish_blocks(
+    policy: Policy, draft: str, checked: bool, picked: Sequence[str], label: str
+) -> list[Block]:
+    choice = option("yes", label)
     ticked: Block = {"initial_options": [choice]} if checked else {}
     return [
         {
@@ -110,7 +124,20 @@ def _publish_blocks(draft: str, checked: bool = False) -> list[Block]:
             },
             optional=True,
         ),
+        *_components_block(policy, picked),
     ]
+
+
+def _components_block(policy: Policy, picked: Sequence[str]) -> list[Block]:
+    """The policy's components, to mark which this incident affects (none: no block)."""
+    options = [option(c, c) for c in policy.status_page.components[:100]]
+    if not options:
+        return []
+    chosen = [o for o in options if o["value"] in set(picked)]
+    element: Block = {"type": "multi_static_select", "options": options}
+    if chosen:
+        element["initial_options"] = chosen
+    return [_input(Field.COMPONENTS, "Affected components", element, optional=True)]
 
 
 def severity_modal(policy: Policy, incident: Incident) -> Block:
@@ -133,7 +160,18 @@ def severity_modal(policy: Policy, incident: Incident) -> Block:
     )
 
 
-def resolve_modal(incident: Incident) -> Block:
+def resolve_modal(
+    incident: Incident,
+    policy: Policy | None = None,
+    draft: str | None = None,
+    picked: Sequence[str] = (),
+) -> Block:
+    """With `draft` (for those who may publish), a "Resolved" status-page update too."""
+    publish = (
+        _publish_blocks(policy, draft, False, picked, "Publish a Resolved update")
+        if policy is not None and draft is not None
+        else []
+    )
     return _modal(
         View.RESOLVE,
         "Resolve incident",
@@ -145,6 +183,7 @@ def resolve_modal(incident: Incident) -> Block:
                 "Summary: what fixed it",
                 {"type": "plain_text_input", "multiline": True, "max_length": 2500},
             ),
+            *publish,
         ],
     )
 

@@ -207,6 +207,17 @@ class Store:
         )
         return res.first()
 
+    async def last_components(self, session: AsyncSession, incident_id: int) -> list[str] | None:
+        """The components the incident was last published as affecting, if ever."""
+        res = await session.exec(
+            select(Publication.components)
+            .where(Publication.incident_id == incident_id)
+            .order_by(col(Publication.id).desc())
+            .limit(1)
+        )
+        found = res.first()
+        return None if found is None else [str(c) for c in found]
+
     async def published(
         self, resolved_since: datetime
     ) -> tuple[Sequence[Incident], Sequence[Publication]]:

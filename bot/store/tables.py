@@ -66,6 +66,9 @@ class Incident(SQLModel, table=True):
     # The id of the Slack modal that declared it (unique per opened modal): the same
     # modal submitted again (a double click) finds this incident instead of another.
     declaration_key: str | None = Field(default=None, unique=True, index=True)
+    # The status-page clock (planner's publish reminder): first published, last reminded.
+    first_published_at: datetime | None = _dt()
+    last_publish_nag_at: datetime | None = _dt()
 
     @property
     def number(self) -> str:
@@ -187,6 +190,9 @@ class Publication(SQLModel, table=True):
     text: str
     published_by: str
     published_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # The policy's components this update marks as affected; None (published before
+    # components were picked): every component.
+    components: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class OutboxRow(SQLModel, table=True):

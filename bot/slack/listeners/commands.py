@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents.errors import IncidentError, NotAllowed, NotInIncidentChannel
+from bot.incidents.errors import IncidentError, NotInIncidentChannel
 from bot.services import Services
 from bot.slack import command as cmd
 from bot.slack import mrkdwn
@@ -77,15 +77,10 @@ async def open_publish_modal(
 ) -> None:
     user, incident, pol = body["user_id"], scope.incident, scope.policy
     text, status = parsed.text, parsed.status or incident.status
-    if not await services.publisher.may(incident, user):
-        why = (
-            "Private incidents are never published."
-            if incident.private
-            else "You may not publish this incident: ask the commander or the comms lead."
-        )
-        raise NotAllowed(why)
-    draft = await services.publisher.draft(incident, status, text)
-    view = update_modal(pol, incident, draft, text=text, status=status, publish=True)
+    await services.publisher.check(incident, user)  # private, not published, not allowed
+    picked = await services.publisher.components_of(incident)
+    draft = await services.publisher.draft(incident, status, text, picked)
+    view = update_modal(pol, incident, draft, text=text, status=status, publish=True, picked=picked)
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
