@@ -8,11 +8,13 @@ from datetime import timedelta
 from bot.clock import Clock, SystemClock
 from bot.deliverer import Deliverer, Pace
 from bot.incidents.access import Access
+from bot.incidents.action_items import FILE_ISSUE, ISSUE_FILED, ActionItems, issue_filed
 from bot.incidents.chat import Chat
 from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
 from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
+from bot.incidents.follow_through import FollowThrough
 from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, Outbox
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
@@ -21,6 +23,7 @@ from bot.incidents.report import Reports, deliver
 from bot.incidents.setup import record_announcement
 from bot.incidents.timeline import Timeline
 from bot.ops.health import SelfCheck
+from bot.planning.planner import Kind
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.scheduler import Scheduler
 from bot.settings import Role, Settings
@@ -30,6 +33,7 @@ from bot.store.engine import make_engine, migrate
 from bot.store.outbox import OutboxStore
 from bot.store.repo import Store
 from bot.store.tables import Incident
+from bot.trackers.trackers import Trackers
 
 
 @dataclass
@@ -51,6 +55,10 @@ class Services:
     publisher: Publisher
     status_page: StatusPage
     health: SelfCheck
+    # After the incident (bot/incidents/follow_through.py, action_items.py).
+    follow_through: FollowThrough
+    action_items: ActionItems
+    trackers: Trackers
 
     async def reports_text(self, incident: Incident, what: str) -> str:
         return await deliver(
@@ -65,6 +73,7 @@ class Services:
     async def close(self) -> None:
         self.scheduler.stop()
         await self.deliverer.drain()
+        await self.trackers.close()
         await self.store.close()
         close = getattr(self.chat, "close", None)  # the Slack gateway's HTTP session
         if close is not None:
@@ -121,6 +130,14 @@ async def build_services(
     incidents.sets_up = settings.role is not Role.WEB
     scheduler.deliverer = deliverer
     access = Access(store, chat)
+    follow_through = FollowThrough(store, chat, policy_book, clock, outbox)
+    action_items = ActionItems(store, chat, policy_book, clock, outbox)
+    trackers = Trackers(github_api_url=settings.github_api_url, jira_url=settings.jira_url)
+    scheduler.firers[Kind.FOLLOW] = follow_through.remind
+    scheduler.firers[Kind.ACTION] = action_items.remind_owner
+    deliverer.senders[FILE_ISSUE] = trackers.file
+    deliverer.on_done[ISSUE_FILED] = issue_filed
+    deliverer.on_failed.append(action_items.filing_failed)
     # A declaration's set-up is claimed by this process's worker: a crash hands it back.
     incidents.worker, incidents.in_flight = scheduler.worker, scheduler.in_flight
     return Services(
@@ -141,4 +158,7 @@ async def build_services(
         status_page=StatusPage(store, policy_book, clock),
         reports=Reports(store, timeline, chat, access),
         health=SelfCheck(settings, store, clock, probe=slack_probe(settings)),
+        follow_through=follow_through,
+        action_items=action_items,
+        trackers=trackers,
     )

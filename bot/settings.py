@@ -46,6 +46,9 @@ class Settings:
     self_check_every: float = 60.0  # seconds between self-checks
     # A due row or a Slack post this many seconds past its time means the bot is stuck.
     overdue_after: float = 120.0
+    # Where action items are filed (the policy's follow_through.tracker): base URLs.
+    github_api_url: str = "https://api.github.com"
+    jira_url: str | None = None  # JIRA_URL: the Jira Cloud site, https://acme.atlassian.net
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +86,8 @@ class Settings:
             heartbeat_url=heartbeat,
             self_check_every=_seconds(get, "INCIDENT_SELF_CHECK_EVERY", "60"),
             overdue_after=_seconds(get, "INCIDENT_OVERDUE_AFTER", "120"),
+            github_api_url=get("GITHUB_API_URL") or "https://api.github.com",
+            jira_url=get("JIRA_URL"),
         )
 
     @property

@@ -17,6 +17,8 @@ from bot.slack.command import (
     TITLE_MAX_LEN,
     VERBS,
     Ack,
+    Actions,
+    AddAction,
     Command,
     Commander,
     Declare,

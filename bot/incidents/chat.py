@@ -21,6 +21,11 @@ class Control(StrEnum):
     ESCALATE = "escalate"
     RESOLVE = "resolve"
     SNOOZE = "snooze"
+    # After the incident (the message's `subject` names the step or the action item).
+    FOLLOW_DONE = "follow_done"
+    FOLLOW_SNOOZE = "follow_snooze"
+    ADD_ACTION = "add_action"
+    ACTION_DONE = "action_done"
 
 
 INCIDENT_CONTROLS = (
@@ -43,6 +48,9 @@ class Message:
     # Which step of which incident sent it (e.g. "job:42:U123"): a step retried after a
     # crash first looks for its key, so a message is never sent twice.
     step: str | None = None
+    # What the buttons are about within the incident (a follow-through step, an action
+    # item), when the incident alone does not say.
+    subject: str | None = None
 
 
 class ChatCode(StrEnum):

@@ -21,6 +21,10 @@ from bot.policy.model import Policy
 class Kind(StrEnum):
     NAG = "nag"
     ESCALATE = "escalate"
+    # After the incident: `level` is the policy's follow-through step (its index), or
+    # the action item (its id).
+    FOLLOW = "follow"
+    ACTION = "action"
 
 
 class Reason(StrEnum):
@@ -31,6 +35,8 @@ class Reason(StrEnum):
     IGNORED_NAGS = "ignored_nags"
     REPEAT = "repeat"
     MANUAL = "manual"
+    FOLLOW_DUE = "follow_due"  # a follow-through step is due (or due again)
+    BEFORE_DUE = "before_due"  # an action item's owner is reminded before its due date
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,30 @@ class ClockState:
     nag_escalations: int = 0  # levels paged for ignored nags since the last update
     snoozed_until: datetime | None = None
     pages: Mapping[int, Page] = field(default_factory=dict)
+    resolved_at: datetime | None = None
+    # After the incident: the follow-through steps by name, and the action items.
+    follow_ups: Mapping[str, FollowUpState] = field(default_factory=dict)
+    action_items: tuple[ActionItemState, ...] = ()
+
+
+@dataclass(frozen=True)
+class FollowUpState:
+    """A follow-through step once it has been reminded, snoozed or done."""
+
+    reminders: int = 0
+    last_reminded_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class ActionItemState:
+    id: int
+    created_at: datetime
+    due_at: datetime | None
+    has_owner: bool
+    reminded: bool = False
+    done: bool = False
 
 
 @dataclass(frozen=True, order=True)
@@ -73,6 +103,10 @@ class Due:
 
 def plan(state: ClockState, policy: Policy) -> list[Due]:
     """Everything that should be pending for this incident, soonest first."""
+    return sorted([*_while_open(state, policy), *_follow_through(state, policy)])
+
+
+def _while_open(state: ClockState, policy: Policy) -> list[Due]:
     if state.resolved:
         return []
     sev = policy.severity(state.severity)
@@ -129,7 +163,40 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
                     Reason.NOT_ACKED,
                 )
             )
-    return sorted(_earliest_per_level(dues))
+    return _earliest_per_level(dues)
+
+
+def _follow_through(state: ClockState, policy: Policy) -> list[Due]:
+    """After resolution each step is due `within` after it, then every `repeat_every`
+    until done (a snooze delays the next reminder); an action item's owner is reminded
+    once, `remind_owner_before` its due date (half way there when given less)."""
+    after = policy.follow_through
+    dues: list[Due] = []
+    sev = policy.severity(state.severity)
+    if state.resolved and state.resolved_at is not None and sev is not None:
+        for i, step in enumerate(after.steps):
+            if step.severities and not any(sev.matches(n) for n in step.severities):
+                continue
+            st = state.follow_ups.get(step.name, FollowUpState())
+            if st.done:
+                continue
+            due: datetime | None = None
+            if st.reminders == 0:
+                due = state.resolved_at + step.within
+            elif step.repeat_every is not None and st.last_reminded_at is not None:
+                due = st.last_reminded_at + step.repeat_every
+            if st.snoozed_until is not None and (due is None or st.snoozed_until > due):
+                due = st.snoozed_until
+            if due is not None:
+                dues.append(Due(due, Kind.FOLLOW, i, Reason.FOLLOW_DUE))
+    for item in state.action_items:
+        if item.done or item.reminded or item.due_at is None or not item.has_owner:
+            continue
+        when = item.due_at - after.remind_owner_before
+        if when < item.created_at:
+            when = item.created_at + (item.due_at - item.created_at) / 2
+        dues.append(Due(when, Kind.ACTION, item.id, Reason.BEFORE_DUE))
+    return dues
 
 
 def _earliest_per_level(dues: list[Due]) -> list[Due]:

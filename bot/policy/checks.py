@@ -31,6 +31,7 @@ def cross_references(policy: Policy) -> Problems:
         *_contact_refs(policy),
         *_permission_refs(policy),
         *_template_role_refs(policy),
+        *_follow_through_refs(policy),
     ]
 
 
@@ -135,3 +136,16 @@ def _template_role_refs(policy: Policy) -> Problems:
                     )
                 )
     return found
+
+
+def _follow_through_refs(policy: Policy) -> Problems:
+    names = policy.severity_names()
+    return [
+        (
+            ("follow_through", "steps", i, "severities", j),
+            f'unknown severity "{name}"' + _hint(name, names, "severities are"),
+        )
+        for i, step in enumerate(policy.follow_through.steps)
+        for j, name in enumerate(step.severities)
+        if policy.severity(name) is None
+    ]

@@ -30,6 +30,7 @@ from .fields import (
     normalize,
     problem,
 )
+from .follow_through import FollowThrough
 from .permissions import Action, Permissions
 from .sections import (
     Channel,
@@ -79,6 +80,8 @@ class Policy(PolicyModel):
     escalation: Escalation = Field(default_factory=Escalation)
     permissions: Permissions = Field(default_factory=Permissions)
     status_page: StatusPage = Field(default_factory=StatusPage)
+    follow_through: FollowThrough = Field(default_factory=FollowThrough)
+    """After resolution: deadlines, action items and their tracker (policy/follow_through.py)."""
 
     @field_validator("timezone")
     @classmethod

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 SLASH_COMMAND = "/incident"
 SHORTCUT_ADD_TO_TIMELINE = "add_to_timeline"
+SHORTCUT_ADD_ACTION_ITEM = "add_action_item"
 
 
 class Action(StrEnum):
@@ -15,6 +16,10 @@ class Action(StrEnum):
     RESOLVE = "incident_resolve"
     SNOOZE = "incident_snooze"
     DECLARE = "incident_declare"
+    FOLLOW_DONE = "incident_follow_done"
+    FOLLOW_SNOOZE = "incident_follow_snooze"
+    ADD_ACTION = "incident_add_action"
+    ACTION_DONE = "incident_action_done"
 
 
 class View(StrEnum):
@@ -24,6 +29,7 @@ class View(StrEnum):
     SEVERITY = "incident_severity_modal"
     RESOLVE = "incident_resolve_modal"
     SNOOZE = "incident_snooze_modal"
+    ACTION_ITEM = "incident_action_item_modal"
 
 
 class Field(StrEnum):
@@ -39,6 +45,8 @@ class Field(StrEnum):
     DURATION = "duration"
     PUBLISH = "publish"
     PUBLIC_TEXT = "public_text"
+    OWNER = "owner"
+    DUE = "due"
 
 
 class BlockId(StrEnum):

@@ -226,3 +226,7 @@ class ConversationPace(SQLModel, table=True):
     stamp: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     # No post before this instant: set when the bucket ran dry.
     next_at: datetime | None = _dt()
+
+
+# After the incident (follow-through steps, action items): a module of its own.
+import bot.store.follow_tables  # noqa: E402, F401

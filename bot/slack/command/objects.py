@@ -96,6 +96,18 @@ class Postmortem:
     pass
 
 
+@dataclass(frozen=True)
+class AddAction:
+    text: str
+    owner: str | None = None
+    due: str | None = None  # as typed: the use case reads it on the incident's clock
+
+
+@dataclass(frozen=True)
+class Actions:
+    done: int | None = None  # `actions done AI-3`: that item's id
+
+
 Command: TypeAlias = (
     OpenDeclareModal
     | Declare
@@ -112,4 +124,6 @@ Command: TypeAlias = (
     | Resolve
     | Timeline
     | Postmortem
+    | AddAction
+    | Actions
 )
