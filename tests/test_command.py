@@ -17,8 +17,6 @@ from bot.slack.command import (
     TITLE_MAX_LEN,
     VERBS,
     Ack,
-    Actions,
-    AddAction,
     Command,
     Commander,
     Declare,

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.incidents import after_report
 from bot.incidents.access import Access
 from bot.incidents.chat import Chat
 from bot.incidents.errors import NotAllowed
@@ -128,7 +129,19 @@ class Reports:
             values["duration"] = format_duration(now - incident.declared_at) + " so far"
         metrics = await self.metrics(incident, policy)
         text = render(policy.templates.postmortem, values)
-        return text + "\n\n## Response metrics\n\n" + "\n".join(f"- {m}" for m in metrics.lines())
+        # The follow-through under the postmortem's title: what is owed, by when.
+        owed = await after_report.follow_lines(self.store, policy, incident)
+        if owed:
+            title, sep, rest = text.partition("\n")
+            head = "**Follow-through:**\n" + "\n".join(f"- {line}" for line in owed)
+            text = (
+                f"{title}\n\n{head}\n{sep}{rest}" if title.startswith("#") else f"{head}\n\n{text}"
+            )
+        text += "\n\n## Response metrics\n\n" + "\n".join(f"- {m}" for m in metrics.lines())
+        items = await after_report.item_rows(self.store, policy, incident, self.refs.user_ref)
+        if items:
+            text += "\n\n## Action items\n\n" + "\n".join(items)
+        return text
 
     async def export(
         self, incident: Incident, policy: Policy, viewer: str | None = None
@@ -148,6 +161,7 @@ class Reports:
             | {"number": incident.number, "channel_name": incident.channel_name},
             "metrics": (await self.metrics(incident, policy)).as_dict(),
             "roles": await self.store.roles(incident.id),
+            **(await after_report.export_part(self.store, incident)),
             "timeline": [
                 {
                     "at": e.occurred_at.isoformat(),

@@ -168,7 +168,7 @@ def _while_open(state: ClockState, policy: Policy) -> list[Due]:
 
 def _follow_through(state: ClockState, policy: Policy) -> list[Due]:
     """After resolution each step is due `within` after it, then every `repeat_every`
-    until done (a snooze delays the next reminder); an action item's owner is reminded
+    until done (a snooze sets when the next reminder goes); an action item's owner is reminded
     once, `remind_owner_before` its due date (half way there when given less)."""
     after = policy.follow_through
     dues: list[Due] = []
@@ -185,7 +185,7 @@ def _follow_through(state: ClockState, policy: Policy) -> list[Due]:
                 due = state.resolved_at + step.within
             elif step.repeat_every is not None and st.last_reminded_at is not None:
                 due = st.last_reminded_at + step.repeat_every
-            if st.snoozed_until is not None and (due is None or st.snoozed_until > due):
+            if st.snoozed_until is not None:  # "remind me then", sooner or later
                 due = st.snoozed_until
             if due is not None:
                 dues.append(Due(due, Kind.FOLLOW, i, Reason.FOLLOW_DUE))

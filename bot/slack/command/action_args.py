@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.slack.command.arguments import _user
 from bot.slack.command.objects import Actions, AddAction, Command, UsageError
 from bot.slack.command.text import code
 from bot.slack.command.vocabulary import Vocabulary
@@ -27,14 +26,22 @@ def action(verb: Verb, rest: str, vocab: Vocabulary) -> Command:
         due, rest = m.group(1), rest[: m.start()]
     owner = None
     kept = []
+    pick = "Pick the owner from the @ autocomplete as you type"
     for word in rest.split():
-        if word.startswith("<@") or is_channel(word) or is_special(word):
-            if owner is not None and mentioned_user(word):
+        if is_channel(word):
+            raise UsageError(f"{code(word)} is a channel, not a person. {pick}: {EXAMPLE}.")
+        if is_special(word):
+            raise UsageError(f"{code(word)} is a group, not one person. {pick}: {EXAMPLE}.")
+        if word.startswith("<@"):
+            user = mentioned_user(word)
+            if user is None:
+                raise UsageError(f"I can't tell who {code(word)} is. {pick}: {EXAMPLE}.")
+            if owner is not None:
                 raise UsageError(
                     f"An action item has one owner (got a second, {code(word)}). "
                     f"For example {EXAMPLE}."
                 )
-            owner = _user(word, "/incident action <text> @owner due 2026-06-30")
+            owner = user
         elif word.startswith("@") and len(word) > 1:
             raise UsageError(
                 f"I can't tell who {code(word)} is: pick the owner from the @ autocomplete "
