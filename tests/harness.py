@@ -85,8 +85,12 @@ async def start_bot(
     loaded: LoadedPolicy | None = None,
     wrap_chat: Callable[[Chat], Chat] | None = None,
     slack_timeout: int = 10,
+    overrides: dict[str, Any] | None = None,
 ) -> Bot:
-    settings = replace(settings_for(slack, db_url, policy), slack_timeout=slack_timeout)
+    """`overrides`: other Settings fields (e.g. a tracker's base URL)."""
+    settings = replace(
+        settings_for(slack, db_url, policy), slack_timeout=slack_timeout, **(overrides or {})
+    )
     # Pacing has its own tests (test_pacing.py); here it would only slow the suite.
     client = make_client(settings)  # one client for the gateway and Bolt, as in serve
     gateway = SlackChat(client, Pacer(per_second=100, burst=100))

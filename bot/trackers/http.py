@@ -34,13 +34,12 @@ class Http:
         headers: Mapping[str, str],
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
-        auth: aiohttp.BasicAuth | None = None,
     ) -> Answer:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=TIMEOUT)
         try:
             async with self._session.request(
-                method, url, headers=dict(headers), json=json_body, params=params, auth=auth
+                method, url, headers=dict(headers), json=json_body, params=params
             ) as r:
                 text = await r.text()
                 try:

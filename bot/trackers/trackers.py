@@ -7,12 +7,11 @@ receives it as the Idempotency-Key header."""
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
-
-import aiohttp
 
 from bot.incidents.chat import ChatError
 from bot.store.tables import OutboxRow
@@ -96,10 +95,12 @@ class Trackers:
     ) -> dict[str, Any]:
         if self.jira_url is None:
             raise ChatError("missing_setting: set JIRA_URL (e.g. https://acme.atlassian.net)")
-        auth = aiohttp.BasicAuth(
-            self._secret(tracker.get("email_env")), self._secret(tracker.get("token_env"))
-        )
-        headers = {"Accept": "application/json"}
+        # Jira Cloud's basic auth: the account's e-mail and an API token.
+        pair = f"{self._secret(tracker.get('email_env'))}:{self._secret(tracker.get('token_env'))}"
+        headers = {
+            "Accept": "application/json",
+            "Authorization": "Basic " + base64.b64encode(pair.encode()).decode(),
+        }
         marker = str(payload["marker"])
         if retried:
             found = await self.http.call(
@@ -107,7 +108,6 @@ class Trackers:
                 f"{self.jira_url}/rest/api/3/search/jql",
                 headers=headers,
                 params={"jql": f'labels = "{marker}"', "fields": "key"},
-                auth=auth,
             )
             issues = found.body.get("issues") if isinstance(found.body, dict) else None
             if issues:
@@ -134,7 +134,6 @@ class Trackers:
             f"{self.jira_url}/rest/api/3/issue",
             headers=headers,
             json_body={"fields": fields},
-            auth=auth,
         )
         key = str(made.body.get("key"))
         return {"url": f"{self.jira_url}/browse/{key}", "ref": key}
