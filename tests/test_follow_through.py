@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.clock import VirtualClock
+from bot.policy import PolicyInvalid, load_policy
 from bot.slack.ids import Action, View
-from tests.harness import ROOT, Bot, eventually, start_bot
+from tests.harness import ROOT, TEST_POLICY, Bot, eventually, start_bot
 from tests.helpers import (
     DeclaredIncident,
     add_test_team,
@@ -277,3 +278,60 @@ async def test_bad_action_items_are_refused_with_an_example_and_change_nothing(
     incident = await bot.services.store.get(1)
     assert incident is not None
     assert await bot.services.action_items.items(incident) == []
+
+
+# --- the policy ---------------------------------------------------------------------------
+
+
+def test_the_shipped_policies_set_the_runbooks_deadlines() -> None:
+    def steps(name: str) -> list[timedelta]:
+        pol = load_policy(ROOT / "policies" / name).policy
+        return [s.within for s in pol.follow_through.steps]
+
+    # 000: review scheduled within 24 h, held within 48 h, published within a week,
+    # action items within two weeks; 004: 2 h, then 48 h; 001, 002, 003: 48 h.
+    assert steps("default.yaml") == [24 * H, 48 * H, 7 * 24 * H, 14 * 24 * H]
+    assert steps("example-sev.yaml") == [2 * H, 48 * H]
+    for name in ("saltbitter.yaml", "akaind.yaml", "procedures.yaml"):
+        assert set(steps(name)) == {48 * H}, name
+    for name in ("default.yaml", "example-sev.yaml", "saltbitter.yaml"):
+        assert load_policy(ROOT / "policies" / name).policy.follow_through.tracker is None
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "says"),
+    [
+        (
+            "  steps:\n    - name: review\n      label: Review\n      within: 24h\n"
+            "      severities: [SEV9]\n",
+            "follow_through.steps[0].severities[0]",
+            'unknown severity "SEV9"',
+        ),
+        (
+            "  steps:\n    - name: review\n      label: Review\n      within: soon\n",
+            "follow_through.steps[0].within",
+            "is not a duration",
+        ),
+        (
+            "  tracker:\n    kind: github\n    token_env: GITHUB_TOKEN\n",
+            "follow_through.tracker",
+            "a github tracker needs repo",
+        ),
+        (
+            "  tracker:\n    kind: jira\n    project: OPS\n    token_env: jira token\n"
+            "    email_env: JIRA_EMAIL\n",
+            "follow_through.tracker",
+            "is not an environment variable name",
+        ),
+    ],
+)
+def test_a_broken_follow_through_names_the_file_line_and_field(
+    tmp_path: Path, section: str, field: str, says: str
+) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(TEST_POLICY.read_text() + "follow_through:\n" + section)
+    with pytest.raises(PolicyInvalid) as info:
+        load_policy(path)
+    [error] = info.value.errors
+    assert error.field == field and says in error.message, str(error)
+    assert error.file == str(path) and error.line is not None and error.line > 40
