@@ -16,6 +16,7 @@ from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
 from bot.incidents.follow_through import FollowThrough
 from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, Outbox
+from bot.incidents.people import People
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
@@ -87,8 +88,10 @@ async def build_services(
     clock: Clock | None = None,
     policy: LoadedPolicy | None = None,
     pace: Pace | None = None,
+    people: People | None = None,
 ) -> Services:
-    """Load and check the policy first (a broken one stops here), then migrate the store."""
+    """Load and check the policy first (a broken one stops here), then migrate the store.
+    `people`: names for the postmortem and the export (the chat's IDs without it)."""
     loaded = policy or load_policy(settings.policy_path)
     engine = make_engine(settings.database_url)
     await migrate(engine)
@@ -156,7 +159,7 @@ async def build_services(
         controls=controls,
         publisher=Publisher(store, chat, policy_book, clock, controls.checks),
         status_page=StatusPage(store, policy_book, clock),
-        reports=Reports(store, timeline, chat, access),
+        reports=Reports(store, timeline, chat, access, people),
         health=SelfCheck(settings, store, clock, probe=slack_probe(settings)),
         follow_through=follow_through,
         action_items=action_items,

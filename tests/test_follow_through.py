@@ -91,6 +91,16 @@ async def test_review_and_publish_reminders_fire_at_their_offsets_and_stop_on_do
         RESOLVED + 48 * H,
         RESOLVED + 7 * 24 * H,
     ]
+    # The commander's App Home lists what is owed, soonest first.
+    await bot.send.event({"type": "app_home_opened", "user": alice, "tab": "home", "event_ts": "1"})
+    home = await eventually(lambda: [v for v in slack.views if v.method == "views.publish"])
+    texts = [b.get("text", {}).get("text", "") for b in home[-1].view["blocks"]]
+    owed = [t for t in texts if t.startswith("*INC-1*") and "due" in t]
+    assert [t.split(" · ")[0] for t in owed] == [
+        "*INC-1* Schedule the post-incident review",
+        "*INC-1* Hold the post-incident review",
+        "*INC-1* Publish the postmortem",
+    ]
     await at(bot, RESOLVED + 24 * H - timedelta(minutes=1))
     assert dms(slack, alice, "Schedule the post-incident review") == []
     assert await at(bot, RESOLVED + 24 * H) == 1

@@ -55,6 +55,11 @@ async def item_rows(store: Store, policy: Policy, incident: Incident, name: Name
     return rows
 
 
+async def owners(store: Store, incident: Incident) -> list[str]:
+    async with store.session() as s:
+        return [i.owner_id for i in await follow_ups.items_of(s, incident.id) if i.owner_id]
+
+
 async def export_part(store: Store, incident: Incident) -> dict[str, Any]:
     async with store.session() as s:
         items = await follow_ups.items_of(s, incident.id)
