@@ -13,6 +13,7 @@ import pytest
 from bot.clock import VirtualClock
 from bot.policy import PolicyInvalid, load_policy
 from bot.slack.ids import Action, View
+from bot.store.tables import Incident
 from tests.harness import ROOT, TEST_POLICY, Bot, eventually, start_bot
 from tests.helpers import (
     DeclaredIncident,
@@ -74,6 +75,12 @@ async def click_in_dm(bot: Bot, action: Action, user: str, words: str) -> str:
     return str(bot.slack.responses[before]["text"])
 
 
+async def the_incident(bot: Bot) -> Incident:
+    found = await bot.services.store.get(1)
+    assert found is not None
+    return found
+
+
 async def resolve(bot: Bot, alice: str, ch: str) -> None:
     virtual_clock(bot).set(RESOLVED)
     assert "resolved" in await say(bot, "resolve Rolled back the deploy", alice, ch)
@@ -131,9 +138,7 @@ async def test_review_and_publish_reminders_fire_at_their_offsets_and_stop_on_do
     assert await at(bot, RESOLVED + 30 * 24 * H) == 0
     # The postmortem's header shows each step and that it is done.
     text = await bot.services.reports.postmortem(
-        (await bot.services.store.get(1)),  # type: ignore[arg-type]
-        bot.services.policy.policy,
-        virtual_clock(bot).now(),
+        await the_incident(bot), bot.services.policy.policy, virtual_clock(bot).now()
     )
     assert "Schedule the post-incident review: due 2026-03-15 09:40 UTC, done" in text
     assert text.index("Follow-through") < text.index("Response metrics")
@@ -236,7 +241,7 @@ async def test_actions_done_by_command_and_the_postmortem_button(follow: Declare
     )
     assert r.status == 200
     await bot.settled()
-    items = await bot.services.action_items.items(await bot.services.store.get(1))  # type: ignore[arg-type]
+    items = await bot.services.action_items.items(await the_incident(bot))
     assert [(i.text, i.owner_id) for i in items][1] == ("Alert on cache hit rate", "U0BOB")
     assert dms(slack, "U0BOB", "Alert on cache hit rate")
 

@@ -11,8 +11,8 @@ from slack_bolt.async_app import AsyncAck
 from bot.incidents.errors import IncidentError, MissingText
 from bot.slack.blocks import Block, clip
 from bot.slack.form import Form
-from bot.slack.ids import Field, View
-from bot.store.tables import Incident
+from bot.slack.ids import Field
+from bot.slack.modals import action_item_modal
 
 if TYPE_CHECKING:
     from bot.slack.controls import Asked
@@ -30,47 +30,6 @@ async def action_done(a: Asked, form: Form, ack: AsyncAck) -> str:
     if not a.subject.isdigit():
         raise IncidentError("That button names no action item; try `/incident actions`.")
     return await a.services.action_items.done(int(a.subject), a.user)
-
-
-def action_item_modal(incident: Incident, text: str = "") -> Block:
-    """What to do (`text`: the message it is made from), who owns it, by when."""
-
-    def field(f: Field, label: str, element: Block, optional: bool = False) -> Block:
-        return {
-            "type": "input",
-            "block_id": f.value,
-            "optional": optional,
-            "label": {"type": "plain_text", "text": label},
-            "element": {"action_id": f.value, **element},
-        }
-
-    what: Block = {"type": "plain_text_input", "multiline": True, "max_length": 500}
-    if text:
-        what["initial_value"] = clip(text, 500)
-    return {
-        "type": "modal",
-        "callback_id": View.ACTION_ITEM.value,
-        "title": {"type": "plain_text", "text": "Add action item"},
-        "submit": {"type": "plain_text", "text": "Add"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": str(incident.id),
-        "blocks": [
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": clip(
-                            f"*{incident.number}* {incident.severity}: {incident.title}", 3000
-                        ),
-                    }
-                ],
-            },
-            field(Field.TEXT, "What is to be done", what),
-            field(Field.OWNER, "Owner", {"type": "users_select"}, optional=True),
-            field(Field.DUE, "Due", {"type": "datepicker"}, optional=True),
-        ],
-    }
 
 
 async def open_add_action(a: Asked) -> Block:

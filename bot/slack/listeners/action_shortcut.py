@@ -9,8 +9,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
-from bot.slack.after_controls import action_item_modal
 from bot.slack.ids import SHORTCUT_ADD_ACTION_ITEM
+from bot.slack.modals import action_item_modal
 from bot.slack.mrkdwn import plain
 
 ELSEWHERE = (
