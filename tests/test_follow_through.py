@@ -98,6 +98,8 @@ async def test_review_and_publish_reminders_fire_at_their_offsets_and_stop_on_do
         RESOLVED + 48 * H,
         RESOLVED + 7 * 24 * H,
     ]
+    # Action items come out of the review: the resolved incident's channel still takes them.
+    assert "AI-1" in await say(bot, "action Write down the review's findings", alice, ch)
     # The commander's App Home lists what is owed, soonest first.
     await bot.send.event({"type": "app_home_opened", "user": alice, "tab": "home", "event_ts": "1"})
     home = await eventually(lambda: [v for v in slack.views if v.method == "views.publish"])

@@ -156,19 +156,22 @@ async def test_github_gets_one_issue_per_action_item_and_its_link_goes_on_the_it
     assert f"github: {first['html_url']}" in listed
 
 
-async def test_github_429_and_5xx_are_retried_from_the_outbox_and_file_once(
+async def test_github_rate_limits_and_5xx_are_retried_from_the_outbox_and_file_once(
     github: Tracked, server: TrackerServer
 ) -> None:
-    server.answer_next("github", 429, 503)
+    server.answer_next("github", 429, 403, 503)  # the 403 is GitHub's rate limit
     await github.add("Add a canary stage")
     await github.bot.settled()
     assert server.creates == []
     [item] = await github.items()
     assert item.tracker_state == "filing"
     assert "github: being filed" in await say(github.bot, "actions", github.alice, github.channel)
-    await github.later(3)  # the first retry waits 2 s; it meets the 503
+    await github.later(3)  # the first retry waits 2 s; it meets the rate-limit 403
+    await github.later(5)  # then 4 s: the 503
     assert server.creates == []
-    await github.later(5)  # then 4 s
+    [item] = await github.items()
+    assert item.tracker_state == "filing"
+    await github.later(9)  # then 8 s
     assert server.creates == ["github"]
     [item] = await github.items()
     assert (item.tracker_state, item.tracker_url) == ("filed", server.github[0]["html_url"])

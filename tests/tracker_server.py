@@ -8,7 +8,8 @@
   /rest/api/3/search/jql, `labels = "..."` only);
 - a generic webhook (POST /hooks/{name}) that keeps one delivery per Idempotency-Key.
 
-Any of them answers 429 (with Retry-After) or another status when told to
+Any of them answers 429 (with Retry-After; GitHub also its rate-limit 403) or another
+status when told to
 (`answer_next`), and `on_create` runs when an issue is stored, before the answer goes
 out (a test kills the bot there)."""
 
@@ -71,6 +72,12 @@ class TrackerServer:
         if status == 429:
             body = {"message": "API rate limit exceeded"} if kind == "github" else {}
             return web.json_response(body, status=429, headers={"Retry-After": "1"})
+        if status == 403 and kind == "github":  # GitHub's primary rate limit
+            return web.json_response(
+                {"message": "API rate limit exceeded for user ID 1."},
+                status=403,
+                headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1767225600"},
+            )
         return web.json_response({"message": f"status {status}"}, status=status)
 
     def _created(self, kind: str) -> None:

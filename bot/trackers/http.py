@@ -1,6 +1,7 @@
 """One HTTP call to a tracker, its answer sorted into what the outbox understands: a
-429, a 5xx, a timeout or a refused connection may succeed later (retried, with a
-growing wait); any other 4xx is kept as failed with what the tracker said."""
+429 (or GitHub's rate-limit 403), a 5xx, a timeout or a refused connection may succeed
+later (retried, with a growing wait); any other 4xx is kept as failed with what the
+tracker said."""
 
 from __future__ import annotations
 
@@ -47,11 +48,13 @@ class Http:
                 except ValueError:
                     body = text
                 status = r.status
+                # GitHub says a rate limit with a 403 too, its remaining quota at 0.
+                limited = status == 403 and r.headers.get("x-ratelimit-remaining") == "0"
         except TimeoutError:
             raise ChatError("timeout", url) from None
         except aiohttp.ClientError as e:
             raise ChatError("connection_error", type(e).__name__) from None
-        if status == 429:
+        if status == 429 or limited:
             raise ChatError("ratelimited", url)
         if status >= 500:
             raise ChatError("service_unavailable", f"{status}")
