@@ -126,6 +126,7 @@ class ActionItems:
                 await self._file(s, tracker, incident, item, priority)
             inc = await s.get(Incident, incident.id)
             assert inc is not None
+            inc.action_items += 1  # from now on, planning its clocks reads its items
             await due_jobs.replan(s, inc, pol, now)
             await s.commit()
         self.outbox.wake()

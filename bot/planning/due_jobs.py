@@ -83,11 +83,14 @@ def clock_state(
 
 
 async def planned(session: AsyncSession, incident: Incident, policy: Policy) -> list[Due]:
+    # After the incident's rows are read only when they can matter: the hot path (an open
+    # incident without action items) costs what it did before them.
+    after = incident.resolved_at is not None and bool(policy.follow_through.steps)
     state = clock_state(
         incident,
         await jobs.pages_of(session, incident.id),
-        await follow_ups.follow_ups_of(session, incident.id),
-        await follow_ups.items_of(session, incident.id),
+        await follow_ups.follow_ups_of(session, incident.id) if after else (),
+        await follow_ups.items_of(session, incident.id) if incident.action_items else (),
     )
     return plan(state, policy)
 

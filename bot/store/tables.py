@@ -63,6 +63,9 @@ class Incident(SQLModel, table=True):
     # The id of the Slack modal that declared it (unique per opened modal): the same
     # modal submitted again (a double click) finds this incident instead of another.
     declaration_key: str | None = Field(default=None, unique=True, index=True)
+    # How many action items it has (bot/store/follow_tables.py): while 0, planning its
+    # clocks reads no action item rows (most incidents, and every one while it is hot).
+    action_items: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     @property
     def number(self) -> str:

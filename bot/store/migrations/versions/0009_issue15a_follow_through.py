@@ -19,6 +19,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Incidents stored so far have no action items.
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('action_items', sa.Integer(), server_default='0', nullable=False)
+        )
     op.create_table('follow_up',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('incident_id', sa.Integer(), nullable=False),
@@ -66,3 +71,5 @@ def downgrade() -> None:
     with op.batch_alter_table('follow_up', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_up_incident_id'))
     op.drop_table('follow_up')
+    with op.batch_alter_table('incident', schema=None) as batch_op:
+        batch_op.drop_column('action_items')
