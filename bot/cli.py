@@ -65,6 +65,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import serve_forever
     from bot.services import build_services
     from bot.slack.gateway import SlackChat, make_client
+    from bot.slack.people import SlackPeople
 
     async def run() -> int:
         client = make_client(settings)  # the one Web API client: gateway and Bolt
@@ -80,7 +81,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                     print(line, file=sys.stderr)
             await chat.close()
             return 2
-        services = await build_services(settings, chat, policy=policy)
+        services = await build_services(settings, chat, policy=policy, people=SlackPeople(client))
         # Every minute: is the work getting done? (/healthz, HEARTBEAT_URL)
         checker = asyncio.create_task(services.health.run_forever())
         try:
@@ -209,6 +210,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.clock import SystemClock
     from bot.incidents.report import Reports
     from bot.incidents.timeline import Timeline
+    from bot.slack.gateway import close_client, make_client
+    from bot.slack.people import SlackPeople
     from bot.store.engine import make_engine, migrate
     from bot.store.repo import Store
 
@@ -220,6 +223,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> int:
         store = Store(make_engine(settings.database_url))
+        # With a bot token, people by name (users.info); without, their Slack IDs.
+        client = make_client(settings) if settings.slack_bot_token else None
         try:
             await migrate(store.engine)
             incident = await store.find(args.incident)
@@ -230,13 +235,16 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            reports = Reports(store, Timeline(store), _PlainRefs())
+            people = SlackPeople(client) if client is not None else None
+            reports = Reports(store, Timeline(store), _PlainRefs(), people=people)
             if args.format == "json":
                 print(json.dumps(await reports.export(incident, loaded.policy), indent=2))
             else:
                 print(await reports.postmortem(incident, loaded.policy, SystemClock().now()))
             return 0
         finally:
+            if client is not None:
+                await close_client(client)
             await store.close()
 
     return asyncio.run(run())

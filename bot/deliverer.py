@@ -66,6 +66,9 @@ FailedHook = Callable[[OutboxRow, str], Awaitable[None]]
 # A guard says whether a row is still worth sending (a reminder for an incident resolved
 # since it was written is not); a row it turns down is finished, not sent.
 Guard = Callable[[OutboxRow], Awaitable[bool]]
+# Makes a row of another op than the chat's (a call to a tracker); returns its result,
+# raises ChatError (a code in TRANSIENT is tried again later).
+Sender = Callable[[OutboxRow], Awaitable[dict[str, Any]]]
 
 
 class Mailer(Protocol):
@@ -127,6 +130,7 @@ class Deliverer:
         self.guards: dict[str, Guard] = {}
         # E-mail rows (Op.EMAIL) go through it; None: SMTP_URL is not set.
         self.mailer: Mailer | None = None
+        self.senders: dict[str, Sender] = {}
         # Rows this process is delivering right now: never "dead", however long they take.
         self.in_flight: set[int] = set()
         self.concurrency = concurrency
@@ -325,6 +329,9 @@ class Deliverer:
                 key=row.key,
             )
             return {"message_id": sent_id}
+        sender = self.senders.get(row.op)
+        if sender is not None:
+            return await sender(row)
         raise ChatError("unknown_op", row.op)
 
     async def _message(self, payload: dict[str, Any], step: str | None) -> Message | None:
@@ -343,6 +350,7 @@ class Deliverer:
                 controls=made.controls,
                 context=made.context,
                 step=step,
+                subject=made.subject,
             )
         return message_from(dict(payload.get("message") or {}), step)
 

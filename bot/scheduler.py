@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,8 @@ from bot.store.repo import Store
 from bot.store.tables import DueJob, Incident, JobState
 
 log = logging.getLogger(__name__)
+
+Fire = Callable[[int, int, int], Awaitable[None]]
 
 MAX_ATTEMPTS = 5
 MAX_PASSES = 20
@@ -74,6 +77,10 @@ class Scheduler:
         self._recovered_at: datetime | None = None
         # Delivers what the fired rows wrote to the outbox (set by the composition root).
         self.deliverer: Deliverer | None = None
+        # Other kinds of rows, fired by (incident id, level, job id): the follow-through
+        # steps and action items after the incident (set by the composition root). Each
+        # writes what it sends, its row done and its next row in one transaction.
+        self.firers: dict[str, Fire] = {}
 
     # -- one pass ------------------------------------------------------------------
 
@@ -182,7 +189,8 @@ class Scheduler:
                 )
                 still = any(d.key == job.key and d.due_at == job.due_at for d in wanted)
             channel = incident.channel_id if incident else None
-            if not still and job.attempts > 1 and job.kind != due_jobs.SETUP and channel:
+            settles = job.kind in (Kind.NAG, Kind.ESCALATE)
+            if not still and job.attempts > 1 and settles and channel:
                 # No longer wanted (resolved, updated meanwhile), but a process died on it:
                 # it may have gone out. If so it is recorded, not forgotten.
                 since = job.due_at
@@ -221,6 +229,9 @@ class Scheduler:
                 await self.nags.monitoring_over(incident_id, job_id=job_id)
             elif kind == Kind.PUBLISH:
                 await self.nags.remind_to_publish(incident_id, job_id=job_id)
+            elif kind in self.firers:
+                assert level is not None
+                await self.firers[kind](incident_id, level, job_id)
             else:
                 assert level is not None
                 await self.escalations.page(

@@ -9,12 +9,15 @@ from urllib.parse import urlsplit
 from bot.clock import Clock, SystemClock
 from bot.deliverer import Deliverer, Pace
 from bot.incidents.access import Access
+from bot.incidents.action_items import FILE_ISSUE, ISSUE_FILED, ActionItems, issue_filed
 from bot.incidents.chat import Chat
 from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
 from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
+from bot.incidents.follow_through import FollowThrough
 from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, WHILE_PUBLIC, Outbox
+from bot.incidents.people import People
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
@@ -25,6 +28,7 @@ from bot.incidents.summary import SUMMARY, TOPIC, Summaries
 from bot.incidents.timeline import Timeline
 from bot.mail import SmtpMailer
 from bot.ops.health import SelfCheck
+from bot.planning.planner import Kind
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.scheduler import Scheduler
 from bot.settings import Role, Settings
@@ -34,6 +38,7 @@ from bot.store.engine import make_engine, migrate
 from bot.store.outbox import OutboxStore
 from bot.store.repo import Store
 from bot.store.tables import Incident
+from bot.trackers.trackers import Trackers
 
 
 @dataclass
@@ -55,6 +60,10 @@ class Services:
     publisher: Publisher
     status_page: StatusPage
     health: SelfCheck
+    # After the incident (bot/incidents/follow_through.py, action_items.py).
+    follow_through: FollowThrough
+    action_items: ActionItems
+    trackers: Trackers
 
     async def reports_text(self, incident: Incident, what: str) -> str:
         return await deliver(
@@ -69,6 +78,7 @@ class Services:
     async def close(self) -> None:
         self.scheduler.stop()
         await self.deliverer.drain()
+        await self.trackers.close()
         await self.store.close()
         close = getattr(self.chat, "close", None)  # the Slack gateway's HTTP session
         if close is not None:
@@ -82,8 +92,10 @@ async def build_services(
     clock: Clock | None = None,
     policy: LoadedPolicy | None = None,
     pace: Pace | None = None,
+    people: People | None = None,
 ) -> Services:
-    """Load and check the policy first (a broken one stops here), then migrate the store."""
+    """Load and check the policy first (a broken one stops here), then migrate the store.
+    `people`: names for the postmortem and the export (the chat's IDs without it)."""
     loaded = policy or load_policy(settings.policy_path)
     engine = make_engine(settings.database_url)
     await migrate(engine)
@@ -133,6 +145,14 @@ async def build_services(
         host = urlsplit(settings.status_base).hostname or "localhost"
         deliverer.mailer = SmtpMailer(settings.smtp_url, sender_host=host)
     access = Access(store, chat)
+    follow_through = FollowThrough(store, chat, policy_book, clock, outbox)
+    action_items = ActionItems(store, chat, policy_book, clock, outbox)
+    trackers = Trackers(github_api_url=settings.github_api_url, jira_url=settings.jira_url)
+    scheduler.firers[Kind.FOLLOW] = follow_through.remind
+    scheduler.firers[Kind.ACTION] = action_items.remind_owner
+    deliverer.senders[FILE_ISSUE] = trackers.file
+    deliverer.on_done[ISSUE_FILED] = issue_filed
+    deliverer.on_failed.append(action_items.filing_failed)
     # A declaration's set-up is claimed by this process's worker: a crash hands it back.
     incidents.worker, incidents.in_flight = scheduler.worker, scheduler.in_flight
     return Services(
@@ -153,6 +173,9 @@ async def build_services(
             store, chat, policy_book, clock, controls.checks, outbox, settings.status_base
         ),
         status_page=StatusPage(store, policy_book, clock, settings.status_base),
-        reports=Reports(store, timeline, chat, access),
+        reports=Reports(store, timeline, chat, access, people),
         health=SelfCheck(settings, store, clock, probe=slack_probe(settings)),
+        follow_through=follow_through,
+        action_items=action_items,
+        trackers=trackers,
     )

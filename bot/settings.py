@@ -47,6 +47,9 @@ class Settings:
     self_check_every: float = 60.0  # seconds between self-checks
     # A due row or a Slack post this many seconds past its time means the bot is stuck.
     overdue_after: float = 120.0
+    # Where action items are filed (the policy's follow_through.tracker): base URLs.
+    github_api_url: str = "https://api.github.com"
+    jira_url: str | None = None  # JIRA_URL: the Jira Cloud site, https://acme.atlassian.net
     # Where visitors reach the status page (PUBLIC_URL, no trailing slash): every absolute
     # link is built from it, never from a request's Host header, which a reverse proxy
     # rewrites (and a visitor can forge).
@@ -109,6 +112,8 @@ class Settings:
             overdue_after=_seconds(get, "INCIDENT_OVERDUE_AFTER", "120"),
             public_url=public_url,
             smtp_url=smtp_url,
+            github_api_url=get("GITHUB_API_URL") or "https://api.github.com",
+            jira_url=get("JIRA_URL"),
         )
 
     @property

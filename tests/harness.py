@@ -19,6 +19,7 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.slack.gateway import SlackChat, make_client
 from bot.slack.pacing import Pacer
+from bot.slack.people import SlackPeople
 from tests.slack_requests import SlackSender
 from tests.slack_server import FakeSlack
 
@@ -101,6 +102,7 @@ async def start_bot(
         clock=clock,
         policy=loaded or load_policy(settings.policy_path),
         pace=Pace(per_second=100, burst=100),
+        people=SlackPeople(client),
     )
     runner = await start_http(services, client, host="127.0.0.1", port=0)
     port = runner.addresses[0][1]

@@ -17,6 +17,8 @@ from bot.slack.command import (
     TITLE_MAX_LEN,
     VERBS,
     Ack,
+    Actions,
+    AddAction,
     Command,
     Commander,
     Declare,
@@ -368,6 +370,8 @@ def test_in_incident_commands() -> None:
         Resolve,
         Timeline,
         Postmortem,
+        AddAction,
+        Actions,
     }
     assert set(typing.get_args(Command)) - IN_INCIDENT == {
         OpenDeclareModal,

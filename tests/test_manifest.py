@@ -18,7 +18,13 @@ import yaml
 from bot.clock import VirtualClock
 from bot.slack import startup_checks
 from bot.slack.gateway import close_client, make_client
-from bot.slack.ids import SHORTCUT_ADD_TO_TIMELINE, SLASH_COMMAND, Event, View
+from bot.slack.ids import (
+    SHORTCUT_ADD_ACTION_ITEM,
+    SHORTCUT_ADD_TO_TIMELINE,
+    SLASH_COMMAND,
+    Event,
+    View,
+)
 from tests.harness import Bot, eventually, start_bot
 from tests.helpers import add_test_team, declare_checkout_errors, msg, virtual_clock
 from tests.slack_requests import Response
@@ -50,9 +56,13 @@ def test_slash_command_and_shortcut_match() -> None:
     assert commands == [SLASH_COMMAND]
     assert "app.command(SLASH_COMMAND)" in LISTENERS
     shortcuts = [(s["callback_id"], s["type"]) for s in MANIFEST["features"]["shortcuts"]]
-    assert shortcuts == [(SHORTCUT_ADD_TO_TIMELINE, "message")]
-    # A message shortcut only: a global one by that name (no message) gets no listener.
+    assert shortcuts == [
+        (SHORTCUT_ADD_TO_TIMELINE, "message"),
+        (SHORTCUT_ADD_ACTION_ITEM, "message"),
+    ]
+    # Message shortcuts only: a global one by that name (no message) gets no listener.
     assert "app.message_shortcut(SHORTCUT_ADD_TO_TIMELINE)" in LISTENERS
+    assert "app.message_shortcut(SHORTCUT_ADD_ACTION_ITEM)" in LISTENERS
 
 
 def test_message_events_come_with_their_history_scopes() -> None:

@@ -38,6 +38,7 @@ def test_routine_kinds_are_not_key_events() -> None:
     assert routine == {
         TimelineKind.NAG,
         TimelineKind.SNOOZE,
+        TimelineKind.FOLLOW_REMINDER,
         TimelineKind.MESSAGE,
         TimelineKind.EDIT,
         TimelineKind.DELETION,

@@ -23,6 +23,11 @@ class Control(StrEnum):
     SNOOZE = "snooze"
     ACKNOWLEDGE = "acknowledge"  # on a page's mention and DMs
     DRAFT_PUBLICATION = "draft_publication"  # "Draft it": the status-page update
+    # After the incident (the message's `subject` names the step or the action item).
+    FOLLOW_DONE = "follow_done"
+    FOLLOW_SNOOZE = "follow_snooze"
+    ADD_ACTION = "add_action"
+    ACTION_DONE = "action_done"
 
 
 INCIDENT_CONTROLS = (
@@ -45,6 +50,9 @@ class Message:
     # Which step of which incident sent it (e.g. "job:42:U123"): a step retried after a
     # crash first looks for its key, so a message is never sent twice.
     step: str | None = None
+    # What the buttons are about within the incident (a follow-through step, an action
+    # item), when the incident alone does not say.
+    subject: str | None = None
 
 
 class ChatCode(StrEnum):

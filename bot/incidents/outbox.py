@@ -39,6 +39,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "incident_id": message.incident_id,
         "controls": [c.value for c in message.controls],
         "context": message.context,
+        **({"subject": message.subject} if message.subject else {}),
     }
 
 
@@ -50,6 +51,7 @@ def message_from(payload: dict[str, Any], step: str | None) -> Message:
         controls=tuple(Control(c) for c in payload.get("controls") or ()),
         context=payload.get("context"),
         step=step,
+        subject=payload.get("subject"),
     )
 
 
@@ -95,7 +97,7 @@ class Outbox:
     async def _add(
         self,
         s: AsyncSession,
-        op: Op,
+        op: Op | str,
         where: str,
         key: str,
         payload: dict[str, Any],
@@ -108,7 +110,7 @@ class Outbox:
         row = OutboxRow(
             incident_id=incident_id,
             conversation=where,
-            op=op.value,
+            op=str(op),
             payload=payload,
             key=key,
             coalesce=coalesce,
@@ -116,6 +118,24 @@ class Outbox:
             created_at=now,
         )
         return await enqueue(s, row)
+
+    async def call(
+        self,
+        s: AsyncSession,
+        op: str,
+        lane: str,
+        payload: dict[str, Any],
+        *,
+        key: str,
+        incident_id: int | None,
+        priority: int = 100,
+    ) -> OutboxRow | None:
+        """A call to another service (a tracker...), made by the sender the deliverer has
+        under `op` (Deliverer.senders); `lane` orders it among that service's calls.
+        `payload["then"]` names a hook run when it succeeded, as for a post."""
+        return await self._add(
+            s, op, lane, key, payload, incident_id=incident_id, priority=priority
+        )
 
     async def post(
         self,

@@ -3,14 +3,17 @@ draft and the export. Shared by `/incident timeline|postmortem`, `list` and `exp
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.incidents import after_report
 from bot.incidents.access import Access
 from bot.incidents.chat import Chat
 from bot.incidents.errors import NotAllowed
+from bot.incidents.people import NamedRefs, People
 from bot.incidents.timeline import Timeline, TimelineKind, is_key, kind_of
 from bot.incidents.values import Refs, incident_values
 from bot.policy.durations import format_duration
@@ -60,12 +63,20 @@ class Metrics:
 
 class Reports:
     def __init__(
-        self, store: Store, timeline: Timeline, refs: Refs, access: Access | None = None
+        self,
+        store: Store,
+        timeline: Timeline,
+        refs: Refs,
+        access: Access | None = None,
+        people: People | None = None,
     ) -> None:
         self.store = store
         self.timeline = timeline
         self.refs = refs
         self.access = access
+        # Names and plain Markdown for what is read outside the chat (None: as the chat
+        # writes it).
+        self.people = people
 
     async def metrics(self, incident: Incident, policy: Policy) -> Metrics:
         start = incident.declared_at
@@ -89,15 +100,25 @@ class Reports:
         """Key events and the bot's typed entries, in the order things happened."""
         return [e for e in await self.timeline.entries(incident.id) if is_key(e)]
 
-    def cells(self, e: TimelineEntry, tz: str, with_date: bool) -> tuple[str, str]:
-        """(when, what) of one entry: the time in the policy's zone, then who did what."""
+    def cells(
+        self,
+        e: TimelineEntry,
+        tz: str,
+        with_date: bool,
+        *,
+        refs: Refs | None = None,
+        text: Callable[[str], str] | None = None,
+    ) -> tuple[str, str]:
+        """(when, what) of one entry: the time in the policy's zone, then who did what
+        (people as `refs` writes them, the entry's text through `text`)."""
         when = e.occurred_at.astimezone(ZoneInfo(tz))
         stamp = when.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
-        who = f" {self.refs.user_ref(e.author_id)}" if e.author_id else ""
+        who = f" {(refs or self.refs).user_ref(e.author_id)}" if e.author_id else ""
         label = kind_of(e).label
-        text = " ".join(e.text.split())
+        said = " ".join(e.text.split())
+        said = text(said) if text else said
         deleted = " (deleted)" if (e.data or {}).get("deleted") else ""
-        return stamp, f"{label}{who}: {text}{deleted}"
+        return stamp, f"{label}{who}: {said}{deleted}"
 
     def line(self, e: TimelineEntry, tz: str, with_date: bool) -> str:
         return " · ".join(self.cells(e, tz, with_date))
@@ -108,27 +129,62 @@ class Reports:
             self.line(e, policy.timezone, spans_days(entries, policy.timezone)) for e in entries
         ]
 
+    async def readable(
+        self, incident: Incident, entries: list[TimelineEntry], also: Collection[str] = ()
+    ) -> tuple[Refs, Callable[[str], str], dict[str, str]]:
+        """How people and chat markup are written outside the chat: by name, as plain
+        Markdown (each person looked up once); as the chat writes them without `people`.
+        Returns (refs, markup -> Markdown, {user id: name})."""
+        if self.people is None:
+            return self.refs, lambda text: text, {}
+        ids = {incident.commander_id, *also}
+        for e in entries:
+            if e.author_id and e.author_id[:1] in "UW":
+                ids.add(e.author_id)
+            ids |= self.people.mentioned(e.text)
+        ids |= self.people.mentioned(incident.summary or "")
+        names = await self.people.names(ids)
+        people = self.people
+        return NamedRefs(names), lambda text: people.markdown(text, names), names
+
     async def postmortem(self, incident: Incident, policy: Policy, now: datetime) -> str:
         entries = await self.key_entries(incident)
         with_date = spans_days(entries, policy.timezone)
+        roles = await self.store.roles(incident.id)
+        owners = await after_report.owners(self.store, incident)
+        holders = [u for held in roles.values() for u in held]
+        refs, md, _ = await self.readable(incident, entries, [*holders, *owners])
         rows = ["| Time | Event |", "|---|---|"]
         for e in entries:
-            stamp, what = self.cells(e, policy.timezone, with_date)
+            stamp, what = self.cells(e, policy.timezone, with_date, refs=refs, text=md)
             rows.append(f"| {stamp} | {what.replace('|', '/')} |")
-        roles = await self.store.roles(incident.id)
-        values = incident_values(policy, incident, self.refs, roles)
+        values = {k: md(v) for k, v in incident_values(policy, incident, refs, roles).items()}
+        if self.people is not None and incident.channel_name:
+            values["channel"] = f"#{incident.channel_name}"
         people = {
             incident.commander_id,
             *(u for held in roles.values() for u in held),
             *(e.author_id for e in entries if e.author_id and e.author_id[0] in "UW"),
         }
-        values["participants"] = ", ".join(self.refs.user_ref(u) for u in sorted(people))
+        values["participants"] = ", ".join(refs.user_ref(u) for u in sorted(people))
         values["timeline"] = "\n".join(rows)
         if incident.resolved_at is None:
             values["duration"] = format_duration(now - incident.declared_at) + " so far"
         metrics = await self.metrics(incident, policy)
         text = render(policy.templates.postmortem, values)
-        return text + "\n\n## Response metrics\n\n" + "\n".join(f"- {m}" for m in metrics.lines())
+        # The follow-through under the postmortem's title: what is owed, by when.
+        owed = await after_report.follow_lines(self.store, policy, incident)
+        if owed:
+            title, sep, rest = text.partition("\n")
+            head = "**Follow-through:**\n" + "\n".join(f"- {line}" for line in owed)
+            text = (
+                f"{title}\n\n{head}\n{sep}{rest}" if title.startswith("#") else f"{head}\n\n{text}"
+            )
+        text += "\n\n## Response metrics\n\n" + "\n".join(f"- {m}" for m in metrics.lines())
+        items = await after_report.item_rows(self.store, policy, incident, refs.user_ref)
+        if items:
+            text += "\n\n## Action items\n\n" + "\n".join(items)
+        return text
 
     async def export(
         self, incident: Incident, policy: Policy, viewer: str | None = None
@@ -143,17 +199,31 @@ class Reports:
                 "commander and role holders) can export it."
             )
         entries = await self.timeline.entries(incident.id)
+        roles = await self.store.roles(incident.id)
+        owners = await after_report.owners(self.store, incident)
+        holders = [u for held in roles.values() for u in held]
+        _, md, names = await self.readable(incident, list(entries), [*holders, *owners])
+
+        def readable(e: TimelineEntry) -> dict[str, Any]:
+            """With names: who wrote it, and its text as plain Markdown, people by name."""
+            if self.people is None:
+                return {}
+            return {"author_name": names.get(e.author_id or ""), "text_md": md(e.text)}
+
         return {
             "incident": incident.model_dump(mode="json", exclude={"channel_name"})
             | {"number": incident.number, "channel_name": incident.channel_name},
             "metrics": (await self.metrics(incident, policy)).as_dict(),
-            "roles": await self.store.roles(incident.id),
+            "roles": roles,
+            **({"people": names} if self.people is not None else {}),
+            **(await after_report.export_part(self.store, incident)),
             "timeline": [
                 {
                     "at": e.occurred_at.isoformat(),
                     "kind": e.kind,
                     "author": e.author_id,
                     "text": e.text,
+                    **readable(e),
                     "ts": e.ts,
                     "key_event": is_key(e),
                     **({"data": e.data} if e.data else {}),

@@ -40,6 +40,10 @@ class TimelineKind(StrEnum):
     RESOLVE = "resolve"
     PUBLISH = "publish"
     BOT_REMOVED = "bot_removed"
+    # After the incident: a follow-through step reminded (routine) or done; action items.
+    FOLLOW_REMINDER = "follow_reminder"
+    FOLLOW_DONE = "follow_done"
+    ACTION_ITEM = "action_item"
     # What people wrote in the channel.
     MESSAGE = "message"
     EDIT = "edit"
@@ -73,6 +77,9 @@ _LABELS = {
     TimelineKind.RESOLVE: "Resolved",
     TimelineKind.PUBLISH: "Published",
     TimelineKind.BOT_REMOVED: "Bot removed",
+    TimelineKind.FOLLOW_REMINDER: "Follow-through reminder",
+    TimelineKind.FOLLOW_DONE: "Follow-through done",
+    TimelineKind.ACTION_ITEM: "Action item",
     TimelineKind.MESSAGE: "Message",
     TimelineKind.EDIT: "Edited",
     TimelineKind.DELETION: "Deleted",
@@ -80,6 +87,7 @@ _LABELS = {
 _ROUTINE = {
     TimelineKind.NAG,
     TimelineKind.SNOOZE,
+    TimelineKind.FOLLOW_REMINDER,
     TimelineKind.MESSAGE,
     TimelineKind.EDIT,
     TimelineKind.DELETION,

@@ -34,6 +34,9 @@ LINES = {
     "nag": "update reminder sent",
     "publish": "published on the status page",
     "bot_removed": "bot removed from the channel",
+    "follow_reminder": "follow-through reminder sent",
+    "follow_done": "follow-through step done",
+    "action_item": "action item added or done",
 }
 PENDING = "incident_bot_event_lines"
 

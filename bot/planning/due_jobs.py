@@ -14,9 +14,10 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.planning.planner import ClockState, Due, Page, plan
+from bot.planning.planner import ActionItemState, ClockState, Due, FollowUpState, Page, plan
 from bot.policy.model import Policy
-from bot.store import jobs
+from bot.store import follow_ups, jobs
+from bot.store.follow_tables import ActionItem, FollowUp
 from bot.store.tables import DueJob, Incident, JobState
 from bot.store.tables import Page as PageRow
 
@@ -43,7 +44,12 @@ def setup_job(incident: Incident, now: datetime, worker: str | None) -> DueJob:
     )
 
 
-def clock_state(incident: Incident, pages: Sequence[PageRow]) -> ClockState:
+def clock_state(
+    incident: Incident,
+    pages: Sequence[PageRow],
+    follow: Sequence[FollowUp] = (),
+    items: Sequence[ActionItem] = (),
+) -> ClockState:
     return ClockState(
         severity=incident.severity,
         declared_at=incident.declared_at,
@@ -59,11 +65,38 @@ def clock_state(incident: Incident, pages: Sequence[PageRow]) -> ClockState:
         private=incident.private,
         published=incident.first_published_at is not None,
         last_publish_nag_at=incident.last_publish_nag_at,
+        resolved_at=incident.resolved_at,
+        follow_ups={
+            f.step: FollowUpState(
+                f.reminders, f.last_reminded_at, f.snoozed_until, f.done_at is not None
+            )
+            for f in follow
+        },
+        action_items=tuple(
+            ActionItemState(
+                a.id,
+                a.created_at,
+                a.due_at,
+                a.owner_id is not None,
+                a.reminded_at is not None,
+                a.done_at is not None,
+            )
+            for a in items
+        ),
     )
 
 
 async def planned(session: AsyncSession, incident: Incident, policy: Policy) -> list[Due]:
-    return plan(clock_state(incident, await jobs.pages_of(session, incident.id)), policy)
+    # After the incident's rows are read only when they can matter: the hot path (an open
+    # incident without action items) costs what it did before them.
+    after = incident.resolved_at is not None and bool(policy.follow_through.steps)
+    state = clock_state(
+        incident,
+        await jobs.pages_of(session, incident.id),
+        await follow_ups.follow_ups_of(session, incident.id) if after else (),
+        await follow_ups.items_of(session, incident.id) if incident.action_items else (),
+    )
+    return plan(state, policy)
 
 
 async def replan(

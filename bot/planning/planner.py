@@ -23,6 +23,10 @@ class Kind(StrEnum):
     ESCALATE = "escalate"
     MONITORED = "monitored"  # the monitoring period is over: ask whether to resolve
     PUBLISH = "publish"  # the reminder to publish on the status page
+    # After the incident: `level` is the policy's follow-through step (its index), or
+    # the action item (its id).
+    FOLLOW = "follow"
+    ACTION = "action"
 
 
 class Reason(StrEnum):
@@ -35,6 +39,8 @@ class Reason(StrEnum):
     MANUAL = "manual"
     MONITOR_FOR = "monitor_for"
     PUBLISH_WINDOW = "publish_within"  # nothing published yet, the window lapsed
+    FOLLOW_DUE = "follow_due"  # a follow-through step is due (or due again)
+    BEFORE_DUE = "before_due"  # an action item's owner is reminded before its due date
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,30 @@ class ClockState:
     private: bool = False
     published: bool = False  # something is on the status page
     last_publish_nag_at: datetime | None = None
+    resolved_at: datetime | None = None
+    # After the incident: the follow-through steps by name, and the action items.
+    follow_ups: Mapping[str, FollowUpState] = field(default_factory=dict)
+    action_items: tuple[ActionItemState, ...] = ()
+
+
+@dataclass(frozen=True)
+class FollowUpState:
+    """A follow-through step once it has been reminded, snoozed or done."""
+
+    reminders: int = 0
+    last_reminded_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class ActionItemState:
+    id: int
+    created_at: datetime
+    due_at: datetime | None
+    has_owner: bool
+    reminded: bool = False
+    done: bool = False
 
 
 @dataclass(frozen=True, order=True)
@@ -81,6 +111,10 @@ class Due:
 
 def plan(state: ClockState, policy: Policy) -> list[Due]:
     """Everything that should be pending for this incident, soonest first."""
+    return sorted([*_while_open(state, policy), *_follow_through(state, policy)])
+
+
+def _while_open(state: ClockState, policy: Policy) -> list[Due]:
     if state.resolved:
         return []
     sev = policy.severity(state.severity)
@@ -136,6 +170,39 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
             due = policy.after(previous.first_at, wait)
             dues.append(Due(due, Kind.ESCALATE, i, Reason.NOT_ACKED))
     return sorted(_earliest_per_level(dues))
+
+
+def _follow_through(state: ClockState, policy: Policy) -> list[Due]:
+    """After resolution each step is due `within` after it, then every `repeat_every`
+    until done (a snooze sets when the next reminder goes); an action item's owner is reminded
+    once, `remind_owner_before` its due date (half way there when given less)."""
+    after = policy.follow_through
+    dues: list[Due] = []
+    sev = policy.severity(state.severity)
+    if state.resolved and state.resolved_at is not None and sev is not None:
+        for i, step in enumerate(after.steps):
+            if step.severities and not any(sev.matches(n) for n in step.severities):
+                continue
+            st = state.follow_ups.get(step.name, FollowUpState())
+            if st.done:
+                continue
+            due: datetime | None = None
+            if st.reminders == 0:
+                due = state.resolved_at + step.within
+            elif step.repeat_every is not None and st.last_reminded_at is not None:
+                due = st.last_reminded_at + step.repeat_every
+            if st.snoozed_until is not None:  # "remind me then", sooner or later
+                due = st.snoozed_until
+            if due is not None:
+                dues.append(Due(due, Kind.FOLLOW, i, Reason.FOLLOW_DUE))
+    for item in state.action_items:
+        if item.done or item.reminded or item.due_at is None or not item.has_owner:
+            continue
+        when = item.due_at - after.remind_owner_before
+        if when < item.created_at:
+            when = item.created_at + (item.due_at - item.created_at) / 2
+        dues.append(Due(when, Kind.ACTION, item.id, Reason.BEFORE_DUE))
+    return dues
 
 
 def _ignored_nags(state: ClockState, policy: Policy) -> Due | None:

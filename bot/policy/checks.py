@@ -34,6 +34,7 @@ def cross_references(policy: Policy) -> Problems:
         *_template_role_refs(policy),
         *_monitoring_refs(policy),
         *_business_refs(policy),
+        *_follow_through_refs(policy),
     ]
 
 
@@ -174,3 +175,16 @@ def _business_refs(policy: Policy) -> Problems:
         if isinstance(level.when.not_acknowledged_within, BusinessDelta):
             found.append(((*base, "not_acknowledged_within"), message))
     return found
+
+
+def _follow_through_refs(policy: Policy) -> Problems:
+    names = policy.severity_names()
+    return [
+        (
+            ("follow_through", "steps", i, "severities", j),
+            f'unknown severity "{name}"' + _hint(name, names, "severities are"),
+        )
+        for i, step in enumerate(policy.follow_through.steps)
+        for j, name in enumerate(step.severities)
+        if policy.severity(name) is None
+    ]

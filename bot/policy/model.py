@@ -33,6 +33,7 @@ from .fields import (
     normalize,
     problem,
 )
+from .follow_through import FollowThrough
 from .permissions import Action, Permissions
 from .sections import (
     Channel,
@@ -84,6 +85,8 @@ class Policy(PolicyModel):
     status_page: StatusPage = Field(default_factory=StatusPage)
     business_hours: BusinessHours | None = None
     """When durations written ``... in business hours`` run; null: no business hours."""
+    follow_through: FollowThrough = Field(default_factory=FollowThrough)
+    """After resolution: deadlines, action items and their tracker (policy/follow_through.py)."""
 
     @field_validator("timezone")
     @classmethod

@@ -24,6 +24,7 @@ from bot.incidents.errors import (
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
 from bot.policy.permissions import Action as Permission
+from bot.slack import after_controls as after
 from bot.slack.blocks import Block
 from bot.slack.form import Form
 from bot.slack.ids import Action, Field, View
@@ -52,6 +53,9 @@ class Asked:
     user: str
     incident: Incident | None
     policy: Policy  # the version the incident started with; the current one to declare
+    # What a button is about within the incident (a follow-through step, an action item):
+    # its value after the incident's id, "<incident>:<subject>".
+    subject: str = ""
 
     @property
     def on(self) -> Incident:
@@ -345,6 +349,27 @@ _TABLE = (
         Action.DECLARE, "Declare incident", "danger", needs=None,
         modal=View.DECLARE, field=Field.TITLE, opens=_open_declare, submit=_submit_declare,
         shows=None,
+    ),
+    # After the incident: the use cases say who may (the commander, the item's owner).
+    Control(
+        Action.FOLLOW_DONE, "Done", "primary", needs=None,
+        modal=None, field=None, opens=None, submit=after.follow_done,
+        shows=chat.Control.FOLLOW_DONE,
+    ),
+    Control(
+        Action.FOLLOW_SNOOZE, "Snooze 1 day", None, needs=None,
+        modal=None, field=None, opens=None, submit=after.follow_snooze,
+        shows=chat.Control.FOLLOW_SNOOZE,
+    ),
+    Control(
+        Action.ACTION_DONE, "Done", "primary", needs=None,
+        modal=None, field=None, opens=None, submit=after.action_done,
+        shows=chat.Control.ACTION_DONE,
+    ),
+    Control(
+        Action.ADD_ACTION, "Add action item", None, needs=None,
+        modal=View.ACTION_ITEM, field=Field.TEXT, opens=after.open_add_action,
+        submit=after.submit_add_action, shows=chat.Control.ADD_ACTION,
     ),
 )  # fmt: skip
 BY_ACTION: dict[str, Control] = {c.id: c for c in _TABLE}

@@ -26,6 +26,11 @@ class Form:
         value = _get(_get(state, "selected_option"), "value") or _get(state, "value")
         return value.strip() if isinstance(value, str) else ""
 
+    def picked(self, field: Field, key: str) -> str:
+        """A users_select's `selected_user`, a datepicker's `selected_date`; "" if none."""
+        value = _get(self._state(field), key)
+        return value if isinstance(value, str) else ""
+
     def checked(self, field: Field) -> bool:
         return bool(_get(self._state(field), "selected_options"))
 

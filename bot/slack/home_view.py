@@ -21,8 +21,11 @@ RECENT = timedelta(days=7)
 SHOWN = 20
 
 
-def home_view(board: Board, policy: Policy, now: datetime) -> dict[str, Any]:
-    """The view of `board` (Access.board: only what its viewer may see, since `now - RECENT`)."""
+def home_view(
+    board: Board, policy: Policy, now: datetime, after: Sequence[Block] = ()
+) -> dict[str, Any]:
+    """The view of `board` (Access.board: only what its viewer may see, since `now - RECENT`);
+    `after`: the viewer's follow-through and action items (slack/after_replies.py)."""
     declare = BY_ACTION[Action.DECLARE]
     blocks: list[Block] = [
         header("Incidents"),
@@ -53,6 +56,7 @@ def home_view(board: Board, policy: Policy, now: datetime) -> dict[str, Any]:
             f"*{i.number}* {i.severity} · {mrkdwn.escape(i.title)} · resolved "
             f"{fmt_time(i.resolved_at, policy.timezone)} after {age(i.declared_at, i.resolved_at)}"
         )
+    blocks += after
     return {"type": HOME_TAB, "blocks": _fit(blocks)}
 
 

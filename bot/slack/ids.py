@@ -6,6 +6,7 @@ from enum import StrEnum
 
 SLASH_COMMAND = "/incident"
 SHORTCUT_ADD_TO_TIMELINE = "add_to_timeline"
+SHORTCUT_ADD_ACTION_ITEM = "add_action_item"
 
 
 class Action(StrEnum):
@@ -17,6 +18,10 @@ class Action(StrEnum):
     DECLARE = "incident_declare"
     ACKNOWLEDGE = "incident_acknowledge"
     DRAFT_PUBLICATION = "incident_draft_publication"
+    FOLLOW_DONE = "incident_follow_done"
+    FOLLOW_SNOOZE = "incident_follow_snooze"
+    ADD_ACTION = "incident_add_action"
+    ACTION_DONE = "incident_action_done"
 
 
 class View(StrEnum):
@@ -28,6 +33,7 @@ class View(StrEnum):
     SNOOZE = "incident_snooze_modal"
     ESCALATE = "incident_escalate_modal"
     PUBLISH = "incident_publish_modal"  # "Draft it": the update form, publishing ticked
+    ACTION_ITEM = "incident_action_item_modal"
 
 
 class Field(StrEnum):
@@ -46,6 +52,8 @@ class Field(StrEnum):
     LEVEL = "level"
     REASON = "reason"
     COMPONENTS = "components"
+    OWNER = "owner"
+    DUE = "due"
 
 
 class BlockId(StrEnum):

@@ -19,6 +19,8 @@ def message_blocks(msg: Message) -> list[Block]:
         )
     if msg.controls:
         value = str(msg.incident_id or "")
+        if msg.subject:  # "<incident>:<subject>": the middleware reads the incident first
+            value += f":{msg.subject}"
         elements = []
         for shown in msg.controls:
             control = BY_CONTROL[shown]

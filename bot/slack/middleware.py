@@ -68,6 +68,7 @@ def _incident_id(body: dict[str, Any]) -> int | None:
         value = str(view.get("private_metadata") or "")
     else:
         return None
+    value = value.split(":", 1)[0]  # a button about a part of it: "<incident>:<subject>"
     return int(value) if control is not None and control.on_incident and value.isdigit() else None
 
 

@@ -283,3 +283,21 @@ def escalate_modal(policy: Policy, incident: Incident, paged: set[int]) -> Block
             ),
         ],
     )
+
+
+def action_item_modal(incident: Incident, text: str = "") -> Block:
+    """What to do (`text`: the message it is made from), who owns it, by when."""
+    what: Block = {"type": "plain_text_input", "multiline": True, "max_length": 500}
+    if text:
+        what["initial_value"] = clip(text, 500)
+    return _modal(
+        View.ACTION_ITEM,
+        "Add action item",
+        "Add",
+        incident,
+        [
+            _input(Field.TEXT, "What is to be done", what),
+            _input(Field.OWNER, "Owner", {"type": "users_select"}, optional=True),
+            _input(Field.DUE, "Due", {"type": "datepicker"}, optional=True),
+        ],
+    )

@@ -69,6 +69,9 @@ class Incident(SQLModel, table=True):
     # The status-page clock (planner's publish reminder): first published, last reminded.
     first_published_at: datetime | None = _dt()
     last_publish_nag_at: datetime | None = _dt()
+    # How many action items it has (bot/store/follow_tables.py): while 0, planning its
+    # clocks reads no action item rows (most incidents, and every one while it is hot).
+    action_items: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     @property
     def number(self) -> str:
@@ -244,3 +247,7 @@ class ConversationPace(SQLModel, table=True):
     stamp: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     # No post before this instant: set when the bucket ran dry.
     next_at: datetime | None = _dt()
+
+
+# After the incident (follow-through steps, action items): a module of its own.
+import bot.store.follow_tables  # noqa: E402, F401

@@ -19,6 +19,8 @@ quoting), vocabulary (the policy's words and matchers).
 from bot.slack.command.arguments import PUBLISH_FLAG, TITLE_MAX_LEN
 from bot.slack.command.objects import (
     Ack,
+    Actions,
+    AddAction,
     Command,
     Commander,
     Declare,
@@ -45,6 +47,8 @@ __all__ = [
     "TITLE_MAX_LEN",
     "VERBS",
     "Ack",
+    "Actions",
+    "AddAction",
     "Command",
     "Commander",
     "Declare",

@@ -99,6 +99,18 @@ class Postmortem:
     pass
 
 
+@dataclass(frozen=True)
+class AddAction:
+    text: str
+    owner: str | None = None
+    due: str | None = None  # as typed: the use case reads it on the incident's clock
+
+
+@dataclass(frozen=True)
+class Actions:
+    done: int | None = None  # `actions done AI-3`: that item's id
+
+
 Command: TypeAlias = (
     OpenDeclareModal
     | Declare
@@ -115,4 +127,6 @@ Command: TypeAlias = (
     | Resolve
     | Timeline
     | Postmortem
+    | AddAction
+    | Actions
 )

@@ -7,9 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.policy.fields import normalize
+from bot.slack.command import action_args
 from bot.slack.command import arguments as args
 from bot.slack.command.objects import (
     Ack,
+    Actions,
+    AddAction,
     Command,
     Commander,
     Declare,
@@ -158,6 +161,23 @@ _TABLE = (
         "the postmortem draft",
         in_incident=True,
         makes=Postmortem,
+    ),
+    Verb(
+        "action",
+        action_args.action,
+        "/incident action &lt;text&gt; [@owner] [due &lt;when&gt;]",
+        "add an action item; the owner is told by DM and reminded before it is due",
+        in_incident=True,
+        makes=AddAction,
+    ),
+    Verb(
+        "actions",
+        action_args.actions,
+        "/incident actions",
+        "the incident's action items, with Done buttons",
+        in_incident=True,
+        makes=Actions,
+        more=(("/incident actions done AI-&lt;n&gt;", "mark one done"),),
     ),
 )
 BY_NAME: dict[str, Verb] = {v.name: v for v in _TABLE}

@@ -6,7 +6,15 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
 from bot.slack import middleware
-from bot.slack.listeners import actions, commands, events, home, shortcuts, submissions
+from bot.slack.listeners import (
+    action_shortcut,
+    actions,
+    commands,
+    events,
+    home,
+    shortcuts,
+    submissions,
+)
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -17,3 +25,4 @@ def register(app: AsyncApp, services: Services) -> None:
     events.register(app, services)
     home.register(app, services)
     shortcuts.register(app, services)
+    action_shortcut.register(app, services)

@@ -4,6 +4,7 @@ anything in the button's value (which only names the incident)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -35,6 +36,8 @@ def register(app: AsyncApp, services: Services) -> None:
             body["user"]["id"],
             gone="That incident no longer exists.",
         )
+        value = str(body["actions"][0].get("value") or "")
+        request = replace(request, subject=value.partition(":")[2])
         await request.check()
         if control.opens is None:
             said = await control.submit(request, Form({}), ack)

@@ -13,6 +13,7 @@ from bot.incidents.errors import IncidentError, NotInIncidentChannel
 from bot.services import Services
 from bot.slack import command as cmd
 from bot.slack import mrkdwn
+from bot.slack.after_replies import actions_reply, postmortem_blocks
 from bot.slack.ids import SLASH_COMMAND
 from bot.slack.middleware import Scope, scope_of
 from bot.slack.modals import declare_modal, update_modal
@@ -65,6 +66,13 @@ async def in_incident(
             return await services.reports_text(incident, "timeline")
         case cmd.Postmortem():
             return await services.reports_text(incident, "postmortem")
+        case cmd.AddAction(text=text, owner=owner, due=due):
+            item = await services.action_items.add(incident, user, text, owner, due)
+            tz = (await services.policy.of(incident)).timezone
+            told = f" {mrkdwn.user(owner)} is told by DM." if owner else ""
+            return f"Added: {services.action_items.describe(item, tz)}.{told}"
+        case cmd.Actions(done=number) if number is not None:
+            return await services.action_items.done(number, user, incident)
     raise IncidentError("That command is not available here; see `/incident help`.")
 
 
@@ -155,7 +163,18 @@ def register(app: AsyncApp, services: Services) -> None:
             # nothing, so they answer after the ack.
             await ack()
             text = await in_incident(services, parsed, scope.incident, user)
-            await respond(response_type="ephemeral", replace_original=False, text=text)
+            # The postmortem's reply carries the button that records an action item.
+            blocks = (
+                postmortem_blocks(text, scope.incident)
+                if isinstance(parsed, cmd.Postmortem)
+                else None
+            )
+            await respond(
+                response_type="ephemeral", replace_original=False, text=text, blocks=blocks
+            )
+            return
+        if isinstance(parsed, cmd.Actions) and parsed.done is None:
+            await ack(response_type="ephemeral", **(await actions_reply(services, scope.incident)))
             return
         # A change is committed, with what it tells the channel, before it is
         # acknowledged: the confirmation is the ack, and a crash before it loses nothing

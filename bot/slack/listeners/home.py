@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
+from bot.slack.after_replies import home_blocks
 from bot.slack.home_view import RECENT, home_view
 from bot.slack.ids import HOME_TAB, Event
 
@@ -24,7 +25,9 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         now = services.clock.now()
         board = await services.access.board(user, resolved_since=now - RECENT)
-        view = home_view(board, services.policy.policy, now)
+        view = home_view(
+            board, services.policy.policy, now, after=await home_blocks(services, user, now)
+        )
         try:
             await client.views_publish(user_id=user, view=view)
         except SlackApiError as e:  # nobody is waiting on this answer: log and go on
