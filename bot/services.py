@@ -87,7 +87,7 @@ async def build_services(
     clock = clock or SystemClock()
     policy_book = PolicyBook(store, loaded, clock)
     await policy_book.register()
-    outbox = Outbox(clock.now)
+    outbox = Outbox(clock.now, refs=chat)
     escalations = Escalations(store, chat, policy_book, clock, outbox)
     timeline = Timeline(store)
     controls = Controls(store, chat, policy_book, clock, escalations, outbox)

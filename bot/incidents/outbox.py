@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.incidents import drills
 from bot.incidents.chat import Control, Message
 from bot.policy.model import Policy
 from bot.store.outbox import enqueue
@@ -73,9 +74,11 @@ class Outbox:
     `report` and `problem` say how a failed delivery is told in the incident channel
     ("Escalation problems: could not DM @ana: `user_not_found`")."""
 
-    def __init__(self, now: Callable[[], datetime]) -> None:
+    def __init__(self, now: Callable[[], datetime], refs: drills.Refs | None = None) -> None:
         # The domain clock's `now`, for created_at; a row may go at once (due_at None).
         self._now = now
+        # How a drill's note names who would have been paged (the Chat port).
+        self._refs = refs or drills.PlainRefs()
         self._wakers: list[Callable[[], None]] = []
 
     def on_commit(self, wake: Callable[[], None]) -> None:
@@ -110,6 +113,11 @@ class Outbox:
             priority=priority,
             created_at=now,
         )
+        incident = await s.get(Incident, incident_id) if incident_id is not None else None
+        if incident is not None and incident.drill:
+            # The one place a drill is kept from reaching anyone but its declarer.
+            written = [await enqueue(s, r) for r in drills.rewrite(incident, row, self._refs)]
+            return next((r for r in written if r is not None), None)
         return await enqueue(s, row)
 
     async def post(

@@ -23,6 +23,12 @@ MAX_TEXT = 2500
 _BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*\S)?)\*(?![\w*])")
 
 
+NOT_FOR_DRILLS = (
+    "This is a drill: nothing is published on the status page. "
+    "Post the update with `/incident update <text>` to practise it."
+)
+
+
 class Publisher:
     def __init__(
         self, store: Store, chat: Chat, policy: PolicyBook, clock: Clock, checks: Checks
@@ -56,7 +62,11 @@ class Publisher:
         return _BOLD.sub(r"\1", render(template, values))
 
     async def may(self, incident: Incident, user: str) -> bool:
-        return not incident.private and await self.checks.may(incident, user, "publish")
+        return (
+            not incident.private
+            and not incident.drill
+            and await self.checks.may(incident, user, "publish")
+        )
 
     async def publish(
         self,
@@ -72,6 +82,8 @@ class Publisher:
         the incident's title."""
         if incident.private:
             raise NotAllowed("Private incidents are never published on the status page.")
+        if incident.drill:
+            raise NotAllowed(NOT_FOR_DRILLS)
         if not await self.checks.may(incident, user, "publish"):
             raise NotAllowed(
                 "You may not publish to the status page for this incident: "
@@ -130,4 +142,8 @@ async def public_incidents(
     `since_resolved`."""
     incidents, pubs = await store.published(since_resolved)
     # Private is filtered again here: the page must never show one, whatever the query.
-    return [(i, [p for p in pubs if p.incident_id == i.id]) for i in incidents if not i.private]
+    return [
+        (i, [p for p in pubs if p.incident_id == i.id])
+        for i in incidents
+        if not i.private and not i.drill
+    ]

@@ -20,6 +20,9 @@ from bot.store import jobs
 from bot.store.repo import Store
 from bot.store.tables import Incident, TimelineEntry
 
+# How an export and a postmortem say an incident was a practice one.
+DRILL_MARK = "**Drill**: a practice incident; its figures are left out of `report`."
+
 
 @dataclass(frozen=True)
 class Metrics:
@@ -128,6 +131,8 @@ class Reports:
             values["duration"] = format_duration(now - incident.declared_at) + " so far"
         metrics = await self.metrics(incident, policy)
         text = render(policy.templates.postmortem, values)
+        if incident.drill:
+            text = f"> {DRILL_MARK}\n\n{text}"
         return text + "\n\n## Response metrics\n\n" + "\n".join(f"- {m}" for m in metrics.lines())
 
     async def export(
@@ -146,6 +151,7 @@ class Reports:
         return {
             "incident": incident.model_dump(mode="json", exclude={"channel_name"})
             | {"number": incident.number, "channel_name": incident.channel_name},
+            "drill": incident.drill,
             "metrics": (await self.metrics(incident, policy)).as_dict(),
             "roles": await self.store.roles(incident.id),
             "timeline": [

@@ -39,6 +39,7 @@ class Field(StrEnum):
     DURATION = "duration"
     PUBLISH = "publish"
     PUBLIC_TEXT = "public_text"
+    DRILL = "drill"
 
 
 class BlockId(StrEnum):

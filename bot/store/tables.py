@@ -63,6 +63,9 @@ class Incident(SQLModel, table=True):
     # The id of the Slack modal that declared it (unique per opened modal): the same
     # modal submitted again (a double click) finds this incident instead of another.
     declaration_key: str | None = Field(default=None, unique=True, index=True)
+    # A practice incident (`/incident drill`): its pages and DMs reach the declarer only
+    # (bot/incidents/drills.py), and it is left out of metrics.
+    drill: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
     @property
     def number(self) -> str:

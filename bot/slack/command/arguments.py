@@ -94,6 +94,12 @@ def declare(verb: Verb, rest: str, vocab: Vocabulary) -> Command:
     return Declare(_severity(word, vocab, verb.usage, rest_title), title(rest_title, vocab))
 
 
+def drill(verb: Verb, rest: str, vocab: Vocabulary) -> Command:
+    word, rest_title = split(rest)
+    severity = _severity(word, vocab, verb.usage, rest_title)
+    return Declare(severity, title(rest_title, vocab), drill=True)
+
+
 def update(verb: Verb, rest: str, vocab: Vocabulary) -> Command:
     flag, after_flag = split(rest)
     publish = flag == PUBLISH_FLAG

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.errors import IncidentError, NotAllowed, NotInIncidentChannel
+from bot.incidents.publish import NOT_FOR_DRILLS
 from bot.services import Services
 from bot.slack import command as cmd
 from bot.slack import mrkdwn
@@ -80,6 +81,8 @@ async def open_publish_modal(
         why = (
             "Private incidents are never published."
             if incident.private
+            else NOT_FOR_DRILLS
+            if incident.drill
             else "You may not publish this incident: ask the commander or the comms lead."
         )
         raise NotAllowed(why)
@@ -133,11 +136,12 @@ def register(app: AsyncApp, services: Services) -> None:
             # Stored before the ack (a crash after it must not lose the declaration), the
             # channel after it: creating and posting take longer than Slack's 3 s.
             opened = await services.incidents.open(
-                severity=parsed.severity, title=parsed.title, user_id=user
+                severity=parsed.severity, title=parsed.title, user_id=user, drill=parsed.drill
             )
+            what = "a drill, " if parsed.drill else ""
             await ack(
                 response_type="ephemeral",
-                text=f"Declaring {parsed.severity} *{mrkdwn.escape(parsed.title)}*… "
+                text=f"Declaring {what}{parsed.severity} *{mrkdwn.escape(parsed.title)}*… "
                 "the channel is on its way.",
             )
             outcome = await services.incidents.set_up(opened)
