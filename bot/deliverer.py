@@ -290,6 +290,9 @@ class Deliverer:
                 return None
             await self.chat.pin(where, pinned)
             return {"ts": pinned}
+        if row.op == Op.ARCHIVE:
+            await self.chat.archive(where)
+            return {}
         raise ChatError("unknown_op", row.op)
 
     async def _message(self, payload: dict[str, Any], step: str | None) -> Message | None:

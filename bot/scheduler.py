@@ -16,7 +16,7 @@ import os
 import socket
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.deliverer import Deliverer
@@ -42,6 +42,14 @@ CONCURRENCY = 50  # incidents fired at once by one process
 # sent within a quarter of a second of its due time. Dead claims are looked for less often.
 TICK_SECONDS = 0.25
 RECOVER_EVERY = timedelta(seconds=5)
+
+
+class Step(Protocol):
+    """Fires a due row of a kind of its own (the channel's archiving, ...)."""
+
+    async def __call__(
+        self, incident_id: int, *, job_id: int | None, retry_since: datetime | None
+    ) -> None: ...
 
 
 class Scheduler:
@@ -74,6 +82,8 @@ class Scheduler:
         self._recovered_at: datetime | None = None
         # Delivers what the fired rows wrote to the outbox (set by the composition root).
         self.deliverer: Deliverer | None = None
+        # Due rows of other kinds, fired by kind (set by the composition root).
+        self.steps: dict[str, Step] = {}
 
     # -- one pass ------------------------------------------------------------------
 
@@ -217,6 +227,8 @@ class Scheduler:
                 await self.incidents.resume_setup(incident_id, job_id, retry_since)
             elif kind == Kind.NAG:
                 await self.nags.nag(incident_id, job_id=job_id, retry_since=retry_since)
+            elif kind in self.steps:
+                await self.steps[kind](incident_id, job_id=job_id, retry_since=retry_since)
             else:
                 assert level is not None
                 await self.escalations.page(

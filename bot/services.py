@@ -8,12 +8,13 @@ from datetime import timedelta
 from bot.clock import Clock, SystemClock
 from bot.deliverer import Deliverer, Pace
 from bot.incidents.access import Access
+from bot.incidents.archive import Archives
 from bot.incidents.chat import Chat
 from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
 from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
-from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, Outbox
+from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, WHILE_RESOLVED, Outbox
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
@@ -21,6 +22,7 @@ from bot.incidents.report import Reports, deliver
 from bot.incidents.setup import record_announcement
 from bot.incidents.timeline import Timeline
 from bot.ops.health import SelfCheck
+from bot.planning.planner import Kind
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.scheduler import Scheduler
 from bot.settings import Role, Settings
@@ -114,6 +116,9 @@ async def build_services(
     deliverer.on_done[ANNOUNCED] = record_announcement
     deliverer.on_failed.append(problems.failed)
     deliverer.guards[WHILE_OPEN] = problems.while_open
+    archives = Archives(store, policy_book, clock, outbox)
+    scheduler.steps[Kind.ARCHIVE] = archives.archive
+    deliverer.guards[WHILE_RESOLVED] = archives.while_resolved
     if settings.role is not Role.WEB:
         # What this process commits, it delivers at once; a web process leaves its rows
         # (and its declarations' set-ups) to the workers, which poll for them.

@@ -89,6 +89,9 @@ class RecordingChat:
     async def upload(self, channel: str, filename: str, content: str, title: str) -> None:
         self._log("upload", self.channel_ref(channel), f"{filename}: {title}")
 
+    async def archive(self, channel: str) -> None:
+        self._log("archive", self.channel_ref(channel), "the channel")
+
     async def group_members(self, group_id: str) -> list[str]:
         # A dry run knows no members; the group stands for them.
         return [group_id]

@@ -103,6 +103,10 @@ class Chat(Protocol):
         """Share a text file (a postmortem draft, a long timeline) in a channel."""
         ...
 
+    async def archive(self, channel: str) -> None:
+        """Archive a channel (one archived already is no error)."""
+        ...
+
     def user_ref(self, user_id: str) -> str:
         """How a user is mentioned in message text."""
         ...

@@ -29,6 +29,7 @@ class Op(StrEnum):
     INVITE = "invite"
     TOPIC = "topic"
     PIN = "pin"
+    ARCHIVE = "archive"
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -58,6 +59,8 @@ REPORT_INVITES = "report_invites"
 ANNOUNCED = "announced"
 # A guard: send only while the row's incident is open.
 WHILE_OPEN = "open"
+# A guard: only once the row's incident is resolved (an archive: bot/incidents/archive.py).
+WHILE_RESOLVED = "resolved"
 
 
 def rank(policy: Policy, incident: Incident) -> int:
@@ -267,4 +270,20 @@ class Outbox:
             payload,
             incident_id=incident_id,
             priority=priority,
+        )
+
+    async def archive(
+        self,
+        s: AsyncSession,
+        channel: str,
+        *,
+        key: str,
+        incident_id: int,
+        priority: int = 100,
+        only_while: str | None = None,
+    ) -> OutboxRow | None:
+        """Archive a channel, after the rows written to it before (its last message)."""
+        payload: dict[str, Any] = {"only_while": only_while} if only_while else {}
+        return await self._add(
+            s, Op.ARCHIVE, channel, key, payload, incident_id=incident_id, priority=priority
         )

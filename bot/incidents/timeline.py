@@ -40,6 +40,7 @@ class TimelineKind(StrEnum):
     RESOLVE = "resolve"
     PUBLISH = "publish"
     BOT_REMOVED = "bot_removed"
+    ARCHIVED = "archived"
     # What people wrote in the channel.
     MESSAGE = "message"
     EDIT = "edit"
@@ -73,6 +74,7 @@ _LABELS = {
     TimelineKind.RESOLVE: "Resolved",
     TimelineKind.PUBLISH: "Published",
     TimelineKind.BOT_REMOVED: "Bot removed",
+    TimelineKind.ARCHIVED: "Channel archived",
     TimelineKind.MESSAGE: "Message",
     TimelineKind.EDIT: "Edited",
     TimelineKind.DELETION: "Deleted",

@@ -49,6 +49,7 @@ def clock_state(incident: Incident, pages: Sequence[PageRow]) -> ClockState:
         declared_at=incident.declared_at,
         severity_since=incident.severity_since or incident.declared_at,
         resolved=incident.resolved_at is not None,
+        resolved_at=incident.resolved_at,
         last_update_at=incident.last_update_at,
         last_nag_at=incident.last_nag_at,
         nags_since_update=incident.nags_since_update,

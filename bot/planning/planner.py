@@ -21,6 +21,7 @@ from bot.policy.model import Policy
 class Kind(StrEnum):
     NAG = "nag"
     ESCALATE = "escalate"
+    ARCHIVE = "archive"  # the channel, some time after resolution (bot/incidents/archive.py)
 
 
 class Reason(StrEnum):
@@ -31,6 +32,7 @@ class Reason(StrEnum):
     IGNORED_NAGS = "ignored_nags"
     REPEAT = "repeat"
     MANUAL = "manual"
+    RESOLVED = "resolved"  # counted from the resolution
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class ClockState:
     declared_at: datetime
     severity_since: datetime
     resolved: bool = False
+    resolved_at: datetime | None = None
     last_update_at: datetime | None = None
     last_nag_at: datetime | None = None
     nags_since_update: int = 0
@@ -74,7 +77,7 @@ class Due:
 def plan(state: ClockState, policy: Policy) -> list[Due]:
     """Everything that should be pending for this incident, soonest first."""
     if state.resolved:
-        return []
+        return after_resolution(state, policy)
     sev = policy.severity(state.severity)
     if sev is None:
         return []
@@ -130,6 +133,15 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
                 )
             )
     return sorted(_earliest_per_level(dues))
+
+
+def after_resolution(state: ClockState, policy: Policy) -> list[Due]:
+    """What is due once an incident is resolved: its channel's archiving, if the policy
+    asks for it (never before the resolution: an open incident keeps its channel)."""
+    after = policy.channel.archive_after
+    if after is None or state.resolved_at is None:
+        return []
+    return [Due(state.resolved_at + after, Kind.ARCHIVE, None, Reason.RESOLVED)]
 
 
 def _earliest_per_level(dues: list[Due]) -> list[Due]:

@@ -256,6 +256,13 @@ class SlackChat:
             if e.code != SlackError.ALREADY_PINNED:
                 raise
 
+    async def archive(self, channel: str) -> None:
+        try:
+            await self._call("conversations.archive", idempotent=True, channel=channel)
+        except ChatError as e:
+            if e.code != SlackError.ALREADY_ARCHIVED:
+                raise
+
     async def group_members(self, group_id: str) -> list[str]:
         resp = await self._call("usergroups.users.list", idempotent=True, usergroup=group_id)
         return [str(u) for u in resp.get("users") or []]
