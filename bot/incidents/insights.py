@@ -107,7 +107,7 @@ async def insights(
     until: datetime,
     private: bool = True,
 ) -> Insights:
-    """The figures of incidents declared in [since, until); without `private`, private
+    """The figures of incidents declared in [since, until]; without `private`, private
     incidents are left out (the App Home is seen by everyone)."""
     incidents = await queries.declared_between(store, since, until, private=private)
     ids = [i.id for i in incidents]
@@ -173,5 +173,5 @@ def _count_pages(f: SeverityFigures, pages: Sequence[Page]) -> None:
 
 
 def _weeks(since: datetime, until: datetime) -> list[date]:
-    first, last = week_of(since), week_of(until - timedelta(microseconds=1))
+    first, last = week_of(since), week_of(until)
     return [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]

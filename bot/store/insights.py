@@ -17,12 +17,12 @@ from bot.store.tables import Incident, Page, TimelineEntry
 async def declared_between(
     store: Store, since: datetime, until: datetime, *, private: bool = True
 ) -> Sequence[Incident]:
-    """Accepted incidents declared in [since, until), oldest first; never drills, and
+    """Accepted incidents declared in [since, until], oldest first; never drills, and
     private ones only if `private`."""
     async with store.session() as s:
         q = select(Incident).where(
             col(Incident.declared_at) >= since,
-            col(Incident.declared_at) < until,
+            col(Incident.declared_at) <= until,
             col(Incident.accepted).is_(True),
             col(Incident.drill).is_(False),
         )
@@ -35,7 +35,7 @@ async def drills_between(store: Store, since: datetime, until: datetime) -> int:
     async with store.session() as s:
         q = select(func.count()).where(
             col(Incident.declared_at) >= since,
-            col(Incident.declared_at) < until,
+            col(Incident.declared_at) <= until,
             col(Incident.drill).is_(True),
         )
         return int((await s.exec(q)).one())

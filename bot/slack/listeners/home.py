@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
+from bot.slack.home_insights import HomeInsights, with_insights
 from bot.slack.home_view import RECENT, home_view
 from bot.slack.ids import HOME_TAB, Event
 
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    figures = HomeInsights(services)
+
     @app.event(Event.APP_HOME_OPENED.value)
     async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
         user = event.get("user")
@@ -25,6 +28,7 @@ def register(app: AsyncApp, services: Services) -> None:
         now = services.clock.now()
         board = await services.access.board(user, resolved_since=now - RECENT)
         view = home_view(board, services.policy.policy, now)
+        view = with_insights(view, await figures.blocks(client, now))
         try:
             await client.views_publish(user_id=user, view=view)
         except SlackApiError as e:  # nobody is waiting on this answer: log and go on
