@@ -171,6 +171,15 @@ class _PlainRefs:
         return text
 
 
+def _policy(command: str, settings: Settings) -> LoadedPolicy | None:
+    """The policy a command reading the store needs; None (said on stderr) if broken."""
+    try:
+        return load_policy(settings.policy_path)
+    except (PolicyInvalid, OSError) as e:
+        print(f"{command}: cannot load the policy {settings.policy_path}: {e}", file=sys.stderr)
+        return None
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
@@ -180,10 +189,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.engine import make_engine, migrate
     from bot.store.repo import Store
 
-    try:
-        loaded = load_policy(settings.policy_path)
-    except (PolicyInvalid, OSError) as e:
-        print(f"export: cannot load the policy {settings.policy_path}: {e}", file=sys.stderr)
+    loaded = _policy("export", settings)
+    if loaded is None:
         return 1
 
     async def run() -> int:
@@ -234,10 +241,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "png" and args.output is None:
         print("report: --format png writes a file: add --output report.png", file=sys.stderr)
         return 2
-    try:
-        loaded = load_policy(settings.policy_path)
-    except (PolicyInvalid, OSError) as e:
-        print(f"report: cannot load the policy {settings.policy_path}: {e}", file=sys.stderr)
+    loaded = _policy("report", settings)
+    if loaded is None:
         return 1
 
     async def gather() -> Insights:

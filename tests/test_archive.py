@@ -5,33 +5,21 @@ signed HTTP, fake Slack, virtual clock."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.clock import VirtualClock
 from bot.planning.planner import Kind
-from tests.harness import ROOT, Bot, eventually, start_bot
-from tests.helpers import add_clocks_team, pending_jobs, say
-from tests.slack_server import FakeSlack
+from tests.harness import eventually, start_bot
+from tests.helpers import ClocksBot, pending_jobs, say, start_clocks_bot
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 D = timedelta(days=1)
 
 
-@dataclass
-class World:
-    slack: FakeSlack
-    bot: Bot
-    clock: VirtualClock
-    db: str
-    policy: Path
-    alice: str
-    general: str
-
+class World(ClocksBot):
     async def declare(self, text: str) -> str:
         before = len(self.slack.responses)
         await self.bot.send.command(text, user=self.alice, channel=self.general)
@@ -52,25 +40,11 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    policy = tmp_path / "archive.yaml"
-    text = (ROOT / "tests/policies/clocks.yaml").read_text()
-    policy.write_text(
-        text.replace(
-            '  announce: "#incidents"\n', '  announce: "#incidents"\n  archive_after: 7d\n'
-        )
-    )
-    slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
-    await slack.start()
-    add_clocks_team(slack)
-    alice = slack.add_user("alice")
-    general = slack.add_channel("general", members=[alice])
-    clock = VirtualClock(T0)
-    db = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
-    bot = await start_bot(slack, db, policy=policy, clock=clock)
-    w = World(slack, bot, clock, db, policy, alice, general)
+    archive = ('  announce: "#incidents"\n', '  announce: "#incidents"\n  archive_after: 7d\n')
+    w = await start_clocks_bot(World, tmp_path, T0, change=archive)
     yield w
     await w.bot.stop()
-    await slack.stop()
+    await w.slack.stop()
 
 
 async def test_a_channel_is_archived_its_days_after_resolution_last_message_first(

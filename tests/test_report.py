@@ -10,18 +10,15 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from bot.clock import VirtualClock
 from bot.incidents.insights import insights
-from tests.harness import ROOT, Bot, eventually, start_bot
-from tests.helpers import add_clocks_team, say
-from tests.slack_server import FakeSlack
+from tests.harness import ROOT, eventually, start_bot
+from tests.helpers import ClocksBot, say, start_clocks_bot
 
 M = timedelta(minutes=1)
 H = timedelta(hours=1)
@@ -42,16 +39,7 @@ def report(db: str, policy: Path, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
-@dataclass
-class World:
-    slack: FakeSlack
-    bot: Bot
-    clock: VirtualClock
-    db: str
-    policy: Path
-    alice: str
-    general: str
-
+class World(ClocksBot):
     async def declare(self, at: timedelta, text: str) -> str:
         self.clock.set(T0 + at)
         before = len(self.slack.responses)
@@ -71,22 +59,11 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    policy = tmp_path / "report.yaml"
-    text = (ROOT / "tests/policies/clocks.yaml").read_text()
     targets = "    update_every: 15m\n    response_time: 5m\n    resolve_within: 4h\n"
-    policy.write_text(text.replace("    update_every: 15m\n", targets, 1))
-    slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
-    await slack.start()
-    add_clocks_team(slack)
-    alice = slack.add_user("alice")
-    general = slack.add_channel("general", members=[alice])
-    clock = VirtualClock(T0)
-    db = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
-    bot = await start_bot(slack, db, policy=policy, clock=clock)
-    w = World(slack, bot, clock, db, policy, alice, general)
+    w = await start_clocks_bot(World, tmp_path, T0, change=("    update_every: 15m\n", targets))
     yield w
     await w.bot.stop()
-    await slack.stop()
+    await w.slack.stop()
 
 
 async def play(w: World) -> None:
