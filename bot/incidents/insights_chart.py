@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from bot.incidents.insights import Insights, Spread
 from bot.incidents.insights_text import EMPTY, left_out, period
+from bot.policy.durations import format_duration
 
 WIDTH_IN = 6.0
 DPI = 180  # 6 in x 180 = 1080 px: a phone's screen width, at its own resolution
@@ -40,8 +41,12 @@ def _times(ax: Axes, title: str, rows: list[tuple[str, Spread]]) -> None:
         ax.set_axis_off()
         ax.set_title(f"{title}: no data", loc="left", fontsize=13)
         return
-    known = [v for _, s in rows for v in (s.median, s.p90, s.target) if v is not None]
-    unit, size = _unit(known)
+    # The scale is the incidents': a target far beyond them (a 7-day one beside hours)
+    # would squash every bar, so it is written at the edge instead of drawn.
+    longest = max(s.p90 for _, s in rows if s.p90 is not None)
+    near = [s.target for _, s in rows if s.target is not None and s.target <= 2 * longest]
+    unit, size = _unit([longest, *near])
+    edge = max([longest, *near]).total_seconds() / size * 1.08 or 1.0  # all zero: any scale
     y = list(range(len(rows)))
     ax.barh(
         y,
@@ -59,11 +64,17 @@ def _times(ax: Axes, title: str, rows: list[tuple[str, Spread]]) -> None:
     )
     labelled = False
     for i, (_, s) in enumerate(rows):
-        if s.target is not None:
-            x = s.target.total_seconds() / size
-            label = None if labelled else "target"
-            ax.plot([x, x], [i - 0.45, i + 0.45], color=TARGET, linewidth=2.5, label=label)
-            labelled = True
+        if s.target is None:
+            continue
+        x = s.target.total_seconds() / size
+        if x > edge:
+            far = f"target {format_duration(s.target)} \N{RIGHTWARDS ARROW}"
+            ax.text(edge, i, far, ha="right", va="center", fontsize=9, color=TARGET)
+            continue
+        label = None if labelled else "target"
+        ax.plot([x, x], [i - 0.45, i + 0.45], color=TARGET, linewidth=2.5, label=label)
+        labelled = True
+    ax.set_xlim(0, edge)
     ax.set_yticks(y, [f"{n} ({s.count})" for n, s in rows])
     ax.invert_yaxis()
     ax.set_xlabel(unit)
@@ -100,12 +111,15 @@ def _on_time(ax: Axes, ins: Insights) -> None:
     shares = [100 * f.updates_on_time / f.updates_due for f in rows]
     ax.barh(y, shares, color=MEDIAN, height=0.6)
     for i, f in enumerate(rows):
+        inside = shares[i] > 75  # a long bar holds its count, a short one has it beside
         ax.text(
-            min(shares[i], 80) + 2,
+            shares[i] - 2 if inside else shares[i] + 2,
             i,
             f"{f.updates_on_time}/{f.updates_due}",
+            ha="right" if inside else "left",
             va="center",
             fontsize=10,
+            color="white" if inside else TARGET,
         )
     ax.set_yticks(y, [f.severity for f in rows])
     ax.invert_yaxis()
