@@ -18,7 +18,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.incidents.insights import Insights, insights
-from bot.incidents.insights_chart import as_png
 from bot.incidents.insights_text import EMPTY, share, spread_text
 from bot.services import Services
 from bot.slack import mrkdwn
@@ -87,6 +86,9 @@ class HomeInsights:
             return self._made
 
     async def _upload(self, client: AsyncWebClient, ins: Insights) -> str | None:
+        # Imported here: matplotlib costs a process's start a second, and a worker never draws.
+        from bot.incidents.insights_chart import as_png
+
         png = await asyncio.to_thread(as_png, ins)  # drawing takes a while: off the loop
         try:
             resp = await client.files_upload_v2(
