@@ -204,6 +204,15 @@ class _PlainRefs:
         return text
 
 
+def _policy(command: str, settings: Settings) -> LoadedPolicy | None:
+    """The policy a command reading the store needs; None (said on stderr) if broken."""
+    try:
+        return load_policy(settings.policy_path)
+    except (PolicyInvalid, OSError) as e:
+        print(f"{command}: cannot load the policy {settings.policy_path}: {e}", file=sys.stderr)
+        return None
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
@@ -215,10 +224,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.engine import make_engine, migrate
     from bot.store.repo import Store
 
-    try:
-        loaded = load_policy(settings.policy_path)
-    except (PolicyInvalid, OSError) as e:
-        print(f"export: cannot load the policy {settings.policy_path}: {e}", file=sys.stderr)
+    loaded = _policy("export", settings)
+    if loaded is None:
         return 1
 
     async def run() -> int:
@@ -248,6 +255,67 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             await store.close()
 
     return asyncio.run(run())
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from bot.clock import SystemClock
+    from bot.incidents.insights import Insights, insights
+    from bot.incidents.insights_text import as_json, as_markdown
+    from bot.incidents.policy_book import PolicyBook
+    from bot.incidents.report import Reports
+    from bot.incidents.timeline import Timeline
+    from bot.policy.durations import DURATION_HELP, parse_duration
+    from bot.store.engine import make_engine, migrate
+    from bot.store.repo import Store
+
+    try:
+        period = parse_duration(args.since)
+    except ValueError:
+        print(
+            f"report: --since {args.since!r} is not a duration; {DURATION_HELP} (90d)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.format == "png" and args.output is None:
+        print("report: --format png writes a file: add --output report.png", file=sys.stderr)
+        return 2
+    loaded = _policy("report", settings)
+    if loaded is None:
+        return 1
+
+    async def gather() -> Insights:
+        store = Store(make_engine(settings.database_url))
+        try:
+            await migrate(store.engine)
+            clock = SystemClock()
+            until = clock.now()
+            book = PolicyBook(store, loaded, clock)
+            reports = Reports(store, Timeline(store), _PlainRefs())
+            return await insights(store, book, reports, since=until - period, until=until)
+        finally:
+            await store.close()
+
+    found = asyncio.run(gather())
+    if args.format == "png":
+        from bot.incidents.insights_chart import as_png  # matplotlib: only when asked
+
+        data = as_png(found)
+    elif args.format == "json":
+        data = (json.dumps(as_json(found), indent=2) + "\n").encode()
+    else:
+        data = as_markdown(found).encode()
+    if not args.output:
+        sys.stdout.write(data.decode())
+        return 0
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as e:
+        print(f"report: cannot write {args.output}: {e.strerror}", file=sys.stderr)
+        return 1
+    print(f"report: wrote {args.output} ({found.total} incident(s))")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -288,6 +356,11 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("incident", help="number (INC-42 or 42) or channel name")
     x.add_argument("--format", choices=["md", "json"], default="md")
     x.set_defaults(func=cmd_export)
+    r = sub.add_parser("report", help="figures across incidents (drills left out)")
+    r.add_argument("--since", default="90d", help="the period, back from now (default 90d)")
+    r.add_argument("--format", choices=["md", "json", "png"], default="md")
+    r.add_argument("--output", "-o", help="write to this file (needed for png)")
+    r.set_defaults(func=cmd_report)
     return p
 
 

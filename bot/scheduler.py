@@ -17,7 +17,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.deliverer import Deliverer
@@ -45,6 +45,14 @@ CONCURRENCY = 50  # incidents fired at once by one process
 # sent within a quarter of a second of its due time. Dead claims are looked for less often.
 TICK_SECONDS = 0.25
 RECOVER_EVERY = timedelta(seconds=5)
+
+
+class Step(Protocol):
+    """Fires a due row of a kind of its own (the channel's archiving, ...)."""
+
+    async def __call__(
+        self, incident_id: int, *, job_id: int | None, retry_since: datetime | None
+    ) -> None: ...
 
 
 class Scheduler:
@@ -81,6 +89,8 @@ class Scheduler:
         # steps and action items after the incident (set by the composition root). Each
         # writes what it sends, its row done and its next row in one transaction.
         self.firers: dict[str, Fire] = {}
+        # Due rows of other kinds, fired by kind (set by the composition root).
+        self.steps: dict[str, Step] = {}
 
     # -- one pass ------------------------------------------------------------------
 
@@ -232,6 +242,8 @@ class Scheduler:
             elif kind in self.firers:
                 assert level is not None
                 await self.firers[kind](incident_id, level, job_id)
+            elif kind in self.steps:
+                await self.steps[kind](incident_id, job_id=job_id, retry_since=retry_since)
             else:
                 assert level is not None
                 await self.escalations.page(

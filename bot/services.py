@@ -10,13 +10,21 @@ from bot.clock import Clock, SystemClock
 from bot.deliverer import Deliverer, Pace
 from bot.incidents.access import Access
 from bot.incidents.action_items import FILE_ISSUE, ISSUE_FILED, ActionItems, issue_filed
+from bot.incidents.archive import Archives
 from bot.incidents.chat import Chat
 from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
 from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
 from bot.incidents.follow_through import FollowThrough
-from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, WHILE_PUBLIC, Outbox
+from bot.incidents.outbox import (
+    ANNOUNCED,
+    REPORT_INVITES,
+    WHILE_OPEN,
+    WHILE_PUBLIC,
+    WHILE_RESOLVED,
+    Outbox,
+)
 from bot.incidents.people import People
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
@@ -103,7 +111,7 @@ async def build_services(
     clock = clock or SystemClock()
     policy_book = PolicyBook(store, loaded, clock)
     await policy_book.register()
-    outbox = Outbox(clock.now)
+    outbox = Outbox(clock.now, refs=chat)
     escalations = Escalations(store, chat, policy_book, clock, outbox)
     timeline = Timeline(store)
     controls = Controls(store, chat, policy_book, clock, escalations, outbox)
@@ -135,6 +143,9 @@ async def build_services(
     deliverer.on_failed.append(problems.failed)
     deliverer.guards[WHILE_OPEN] = problems.while_open
     deliverer.guards[WHILE_PUBLIC] = while_public(store)
+    archives = Archives(store, policy_book, clock, outbox)
+    scheduler.steps[Kind.ARCHIVE] = archives.archive
+    deliverer.guards[WHILE_RESOLVED] = archives.while_resolved
     if settings.role is not Role.WEB:
         # What this process commits, it delivers at once; a web process leaves its rows
         # (and its declarations' set-ups) to the workers, which poll for them.

@@ -7,9 +7,10 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 import yaml
@@ -34,6 +35,7 @@ DECLARING_METHODS = (
 )
 LEAD = "U0LEAD"  # tests/policies/test.yaml's `lead` contact
 ONCALL = "S0ONCALL"  # and its `oncall` user group
+CLOCKS_POLICY = ROOT / "tests/policies/clocks.yaml"
 
 
 class DeclaredIncident(NamedTuple):
@@ -64,6 +66,43 @@ def add_clocks_team(slack: FakeSlack) -> None:
         slack.add_user(name, id=f"U0{name.upper()}")
     slack.add_channel("incidents")
     slack.add_channel("security-incidents")
+
+
+@dataclass
+class ClocksBot:
+    """`start_clocks_bot`'s bot: on tests/policies/clocks.yaml (or a variant of it), with
+    its team and alice in #general, on a virtual clock. Tests subclass it with steps."""
+
+    slack: FakeSlack
+    bot: Bot
+    clock: VirtualClock
+    db: str
+    policy: Path
+    alice: str
+    general: str
+
+
+W = TypeVar("W", bound=ClocksBot)
+
+
+async def start_clocks_bot(
+    world: type[W], tmp_path: Path, t0: datetime, *, change: tuple[str, str] | None = None
+) -> W:
+    """Start one; `change` replaces a first piece of the policy's text with another (a
+    setting added for a test). Stop it with `bot.stop()` and `slack.stop()`."""
+    policy = CLOCKS_POLICY
+    if change is not None:
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(CLOCKS_POLICY.read_text().replace(*change, 1))
+    slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
+    await slack.start()
+    add_clocks_team(slack)
+    alice = slack.add_user("alice")
+    general = slack.add_channel("general", members=[alice])
+    clock = VirtualClock(t0)
+    db = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+    bot = await start_bot(slack, db, policy=policy, clock=clock)
+    return world(slack, bot, clock, db, policy, alice, general)
 
 
 async def declare_checkout_errors(bot: Bot, user: str, channel: str) -> str:

@@ -122,6 +122,16 @@ def test_declare_spelled_out(verb: str) -> None:
     assert parse(f"{verb} sev-2 Checkout slow", VOCAB) == Declare("SEV2", "Checkout slow")
 
 
+def test_drill_declares_a_practice_incident_and_refuses_as_declare_does() -> None:
+    assert parse("drill p1 Checkout down", VOCAB) == Declare("SEV1", "Checkout down", drill=True)
+    # The example, followed as written, declares a drill again, never a real incident.
+    assert "for example `/incident drill SEV1 Checkout down`" in usage_error(
+        "drill sev9 Checkout down"
+    )
+    assert "for example `/incident drill SEV1 " in usage_error("drill sev1")
+    assert "Missing severity. Use `/incident drill <severity> <title>`" in usage_error("drill")
+
+
 def test_title_is_stripped_and_whitespace_collapsed_but_kept_as_typed() -> None:
     assert parse("  SEV1   Base  de\tdonnées   🔥 \n hors ligne  ", VOCAB) == Declare(
         "SEV1", "Base de données 🔥 hors ligne"

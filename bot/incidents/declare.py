@@ -67,11 +67,20 @@ class Incidents:
 
     # -- declare -------------------------------------------------------------------
 
-    async def declare(self, *, severity: str, title: str, user_id: str) -> DeclareOutcome:
-        return await self.set_up(await self.open(severity=severity, title=title, user_id=user_id))
+    async def declare(
+        self, *, severity: str, title: str, user_id: str, drill: bool = False
+    ) -> DeclareOutcome:
+        opened = await self.open(severity=severity, title=title, user_id=user_id, drill=drill)
+        return await self.set_up(opened)
 
     async def open(
-        self, *, severity: str, title: str, user_id: str, key: str | None = None
+        self,
+        *,
+        severity: str,
+        title: str,
+        user_id: str,
+        key: str | None = None,
+        drill: bool = False,
     ) -> Opened:
         """Commit the declaration. Callers acknowledge the declarer only after this: an
         acknowledged declaration that a crash could still lose would be a broken promise.
@@ -100,12 +109,13 @@ class Incidents:
             severity_since=now,
             accepted=False,
             declaration_key=key,
+            drill=drill,
         )
         if not await self.writer.add(incident):
             stored = await self.store.get(incident.id)
             log.info("%s was declared already by that modal", incident.number)
             return Opened(stored or incident, sev, new=False)
-        log.info("declared %s (%s)", incident.number, sev.name)
+        log.info("declared %s (%s%s)", incident.number, sev.name, ", a drill" if drill else "")
         return Opened(incident, sev)
 
     async def accept(self, incident: Incident, worker: str | None) -> int | None:

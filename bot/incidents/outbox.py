@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.incidents import drills
 from bot.incidents.chat import Control, Message
 from bot.policy.model import Policy
 from bot.store.outbox import enqueue
@@ -64,6 +65,8 @@ WHILE_OPEN = "open"
 # A guard: send only while the row's incident may be public (a status-page update to a
 # subscriber is not sent once the incident was withdrawn, made private).
 WHILE_PUBLIC = "public"
+# A guard: only once the row's incident is resolved (an archive: bot/incidents/archive.py).
+WHILE_RESOLVED = "resolved"
 
 
 def rank(policy: Policy, incident: Incident) -> int:
@@ -80,9 +83,11 @@ class Outbox:
     `report` and `problem` say how a failed delivery is told in the incident channel
     ("Escalation problems: could not DM @ana: `user_not_found`")."""
 
-    def __init__(self, now: Callable[[], datetime]) -> None:
+    def __init__(self, now: Callable[[], datetime], refs: drills.Refs | None = None) -> None:
         # The domain clock's `now`, for created_at; a row may go at once (due_at None).
         self._now = now
+        # How a drill's note names who would have been paged (the Chat port).
+        self._refs = refs or drills.PlainRefs()
         self._wakers: list[Callable[[], None]] = []
 
     def on_commit(self, wake: Callable[[], None]) -> None:
@@ -117,6 +122,11 @@ class Outbox:
             priority=priority,
             created_at=now,
         )
+        incident = await s.get(Incident, incident_id) if incident_id is not None else None
+        if incident is not None and incident.drill:
+            # The one place a drill is kept from reaching anyone but its declarer.
+            written = [await enqueue(s, r) for r in drills.rewrite(incident, row, self._refs)]
+            return next((r for r in written if r is not None), None)
         return await enqueue(s, row)
 
     async def call(
@@ -305,10 +315,12 @@ class Outbox:
         incident_id: int | None,
         priority: int = 100,
         report: str | None = None,
+        only_while: str | None = None,
     ) -> OutboxRow | None:
-        """Archive a channel, after the rows written to it before (its pointer post); a
-        refusal is reported in the incident's channel of then (delivery_problems.py)."""
-        payload: dict[str, Any] = {}
+        """Archive a channel, after the rows written to it before (its pointer post, its
+        last message); a refusal is reported in the incident's channel of then
+        (delivery_problems.py)."""
+        payload: dict[str, Any] = {"only_while": only_while} if only_while else {}
         if report:
             payload.update(report=report, problem="could not archive the old channel")
         return await self._add(

@@ -43,6 +43,12 @@ def published_severities(policy: Policy) -> str:
     return ", ".join(names) or "none"
 
 
+NOT_FOR_DRILLS = (
+    "This is a drill: nothing is published on the status page. "
+    "Post the update with `/incident update <text>` to practise it."
+)
+
+
 class Publisher:
     def __init__(
         self,
@@ -105,7 +111,11 @@ class Publisher:
 
     async def may(self, incident: Incident, user: str) -> bool:
         pol = await self.policy.of(incident)
-        return publishable(pol, incident) and await self.checks.may(incident, user, "publish")
+        return (
+            publishable(pol, incident)
+            and not incident.drill
+            and await self.checks.may(incident, user, "publish")
+        )
 
     async def check(
         self, incident: Incident, user: str, components: Sequence[str] = ()
@@ -114,6 +124,8 @@ class Publisher:
         components as the policy spells them."""
         if incident.private:
             raise NotAllowed("Private incidents are never published on the status page.")
+        if incident.drill:
+            raise NotAllowed(NOT_FOR_DRILLS)
         pol = await self.policy.of(incident)
         if not publishable(pol, incident):
             raise NotAllowed(
@@ -217,4 +229,8 @@ async def public_incidents(
     `since_resolved`."""
     incidents, pubs = await store.published(since_resolved)
     # Private is filtered again here: the page must never show one, whatever the query.
-    return [(i, [p for p in pubs if p.incident_id == i.id]) for i in incidents if not i.private]
+    return [
+        (i, [p for p in pubs if p.incident_id == i.id])
+        for i in incidents
+        if not i.private and not i.drill
+    ]

@@ -23,6 +23,9 @@ from bot.store import jobs
 from bot.store.repo import Store
 from bot.store.tables import Incident, TimelineEntry
 
+# How an export and a postmortem say an incident was a practice one.
+DRILL_MARK = "**Drill**: a practice incident; its figures are left out of `report`."
+
 
 @dataclass(frozen=True)
 class Metrics:
@@ -180,6 +183,8 @@ class Reports:
             text = (
                 f"{title}\n\n{head}\n{sep}{rest}" if title.startswith("#") else f"{head}\n\n{text}"
             )
+        if incident.drill:
+            text = f"> {DRILL_MARK}\n\n{text}"
         text += "\n\n## Response metrics\n\n" + "\n".join(f"- {m}" for m in metrics.lines())
         items = await after_report.item_rows(self.store, policy, incident, refs.user_ref)
         if items:
@@ -213,6 +218,7 @@ class Reports:
         return {
             "incident": incident.model_dump(mode="json", exclude={"channel_name"})
             | {"number": incident.number, "channel_name": incident.channel_name},
+            "drill": incident.drill,
             "metrics": (await self.metrics(incident, policy)).as_dict(),
             "roles": roles,
             **({"people": names} if self.people is not None else {}),

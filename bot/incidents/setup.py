@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.incidents.channel_names import channel_name, with_suffix
+from bot.incidents import drills
+from bot.incidents.channel_names import MAX_CHANNEL_NAME_LEN, channel_name, with_suffix
 from bot.incidents.chat import Chat, ChatError, Message, step_key
 from bot.incidents.invitees import severity_invitees
 from bot.incidents.outbox import ANNOUNCED, Outbox, rank
@@ -164,12 +165,14 @@ class ChannelSetUp:
     ) -> tuple[str, str]:
         pol = await self.policy.of(incident)
         local = incident.declared_at.astimezone(ZoneInfo(pol.timezone))
-        base = channel_name(
+        prefix = drills.CHANNEL_PREFIX if incident.drill else ""
+        base = prefix + channel_name(
             pol.channel.pattern,
             title=incident.title,
             when=local,
             number=incident.id,
             severity=sev.name,
+            max_len=MAX_CHANNEL_NAME_LEN - len(prefix),
         )
         if retry_since is not None:
             # A crash may have come between creating the channel and storing its id: a

@@ -44,6 +44,7 @@ class TimelineKind(StrEnum):
     FOLLOW_REMINDER = "follow_reminder"
     FOLLOW_DONE = "follow_done"
     ACTION_ITEM = "action_item"
+    ARCHIVED = "archived"
     # What people wrote in the channel.
     MESSAGE = "message"
     EDIT = "edit"
@@ -80,6 +81,7 @@ _LABELS = {
     TimelineKind.FOLLOW_REMINDER: "Follow-through reminder",
     TimelineKind.FOLLOW_DONE: "Follow-through done",
     TimelineKind.ACTION_ITEM: "Action item",
+    TimelineKind.ARCHIVED: "Channel archived",
     TimelineKind.MESSAGE: "Message",
     TimelineKind.EDIT: "Edited",
     TimelineKind.DELETION: "Deleted",

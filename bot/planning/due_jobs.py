@@ -55,6 +55,7 @@ def clock_state(
         declared_at=incident.declared_at,
         severity_since=incident.severity_since or incident.declared_at,
         resolved=incident.resolved_at is not None,
+        resolved_at=incident.resolved_at,
         last_update_at=incident.last_update_at,
         last_nag_at=incident.last_nag_at,
         nags_since_update=incident.nags_since_update,
@@ -65,7 +66,6 @@ def clock_state(
         private=incident.private,
         published=incident.first_published_at is not None,
         last_publish_nag_at=incident.last_publish_nag_at,
-        resolved_at=incident.resolved_at,
         follow_ups={
             f.step: FollowUpState(
                 f.reminders, f.last_reminded_at, f.snoozed_until, f.done_at is not None

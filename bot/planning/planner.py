@@ -27,6 +27,7 @@ class Kind(StrEnum):
     # the action item (its id).
     FOLLOW = "follow"
     ACTION = "action"
+    ARCHIVE = "archive"  # the channel, some time after resolution (bot/incidents/archive.py)
 
 
 class Reason(StrEnum):
@@ -41,6 +42,7 @@ class Reason(StrEnum):
     PUBLISH_WINDOW = "publish_within"  # nothing published yet, the window lapsed
     FOLLOW_DUE = "follow_due"  # a follow-through step is due (or due again)
     BEFORE_DUE = "before_due"  # an action item's owner is reminded before its due date
+    RESOLVED = "resolved"  # counted from the resolution
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class ClockState:
     declared_at: datetime
     severity_since: datetime
     resolved: bool = False
+    resolved_at: datetime | None = None
     last_update_at: datetime | None = None
     last_nag_at: datetime | None = None
     nags_since_update: int = 0
@@ -70,7 +73,6 @@ class ClockState:
     private: bool = False
     published: bool = False  # something is on the status page
     last_publish_nag_at: datetime | None = None
-    resolved_at: datetime | None = None
     # After the incident: the follow-through steps by name, and the action items.
     follow_ups: Mapping[str, FollowUpState] = field(default_factory=dict)
     action_items: tuple[ActionItemState, ...] = ()
@@ -116,7 +118,7 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
 
 def _while_open(state: ClockState, policy: Policy) -> list[Due]:
     if state.resolved:
-        return []
+        return after_resolution(state, policy)
     sev = policy.severity(state.severity)
     if sev is None:
         return []
@@ -224,6 +226,15 @@ def _ignored_nags(state: ClockState, policy: Policy) -> Due | None:
     if level is None or esc.levels[level].manual:
         return None
     return Due(state.last_nag_at, Kind.ESCALATE, level, Reason.IGNORED_NAGS)
+
+
+def after_resolution(state: ClockState, policy: Policy) -> list[Due]:
+    """What is due once an incident is resolved: its channel's archiving, if the policy
+    asks for it (never before the resolution: an open incident keeps its channel)."""
+    after = policy.channel.archive_after
+    if after is None or state.resolved_at is None:
+        return []
+    return [Due(state.resolved_at + after, Kind.ARCHIVE, None, Reason.RESOLVED)]
 
 
 def _earliest_per_level(dues: list[Due]) -> list[Due]:

@@ -50,6 +50,9 @@ class Channel(PolicyModel):
     """Where declarations are announced; null: nowhere. Private incidents never are."""
     topic: Template = DEFAULT_TEMPLATES["topic"]
     """The channel topic, with the same placeholders as the templates."""
+    archive_after: MaybeDuration = None
+    """Archive the incident channel this long after resolution (``7d``), with a last
+    message first; null: never. An open incident's channel is never archived."""
 
     @field_validator("pattern")
     @classmethod

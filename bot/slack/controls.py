@@ -291,7 +291,11 @@ async def _submit_declare(a: Asked, form: Form, ack: AsyncAck) -> None:
     # Stored before the ack: once the modal closes, the declaration must survive a crash.
     # Keyed by the modal's id: a double click submits it twice, and declares once.
     opened = await incidents.open(
-        severity=severity, title=title, user_id=a.user, key=form.view_id or None
+        severity=severity,
+        title=title,
+        user_id=a.user,
+        key=form.view_id or None,
+        drill=form.checked(Field.DRILL),
     )
     await ack()
     if not opened.new:  # the first submission tells the declarer and sets the channel up

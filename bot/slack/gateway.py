@@ -194,13 +194,6 @@ class SlackChat:
             blocks=message_blocks(message),
         )
 
-    async def archive(self, channel: str) -> None:
-        try:
-            await self._call("conversations.archive", idempotent=True, channel=channel)
-        except ChatError as e:
-            if e.code != "already_archived":  # a retry after a lost answer: done
-                raise
-
     async def find_posted(self, channel: str, step: str, since: float) -> str | None:
         try:
             if channel[:1] in {"U", "W"}:  # a DM: its conversation id first
@@ -261,6 +254,13 @@ class SlackChat:
             await self._call("pins.add", idempotent=True, channel=channel, timestamp=ts)
         except ChatError as e:
             if e.code != SlackError.ALREADY_PINNED:
+                raise
+
+    async def archive(self, channel: str) -> None:
+        try:
+            await self._call("conversations.archive", idempotent=True, channel=channel)
+        except ChatError as e:
+            if e.code != SlackError.ALREADY_ARCHIVED:
                 raise
 
     async def group_members(self, group_id: str) -> list[str]:

@@ -43,7 +43,8 @@ def home_view(
         due = board.next_nag.get(i.id)
         next_update = fmt_time(due, policy.timezone) if due else "no reminder due"
         blocks += section(
-            f"*{i.number}* {i.severity} · {i.status.capitalize()} · {_where(i)}\n"
+            f"*{i.number}*{' (drill)' if i.drill else ''} {i.severity} · "
+            f"{i.status.capitalize()} · {_where(i)}\n"
             f"{mrkdwn.escape(i.title)}\nCommander {mrkdwn.user(i.commander_id)}"
             f" · {age(i.declared_at, now)} old"
             f" · next update due {next_update}"

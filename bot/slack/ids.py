@@ -54,6 +54,7 @@ class Field(StrEnum):
     COMPONENTS = "components"
     OWNER = "owner"
     DUE = "due"
+    DRILL = "drill"
 
 
 class BlockId(StrEnum):
@@ -106,6 +107,7 @@ class SlackError(StrEnum):
     ALREADY_IN_CHANNEL = "already_in_channel"
     CANT_INVITE_SELF = "cant_invite_self"
     ALREADY_PINNED = "already_pinned"
+    ALREADY_ARCHIVED = "already_archived"
     ALREADY_REACTED = "already_reacted"
     NAME_TAKEN = "name_taken"
     # views.open with a trigger past its 3 s, used already, or not Slack's.

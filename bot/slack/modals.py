@@ -237,6 +237,24 @@ def declare_modal(policy: Policy, *, channel_id: str = "") -> Block:
             },
         },
     ]
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": Field.DRILL.value,
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Drill"},
+            "element": {
+                "type": "checkboxes",
+                "action_id": Field.DRILL.value,
+                "options": [
+                    option(
+                        "drill",
+                        "A practice incident: pages and DMs reach only me, nothing announced",
+                    )
+                ],
+            },
+        }
+    )
     if help_lines:
         blocks.append(
             {

@@ -22,6 +22,11 @@ def declare_reply(outcome: DeclareOutcome) -> str:
         )
     where = mrkdwn.channel(inc.channel_id) if inc.channel_id else "(no channel)"
     text = f"{inc.number} declared: *{mrkdwn.escape(inc.title)}* ({inc.severity}) in {where}."
+    if inc.drill:
+        text += (
+            " It is a drill: its pages and DMs come to you only, saying who they were for,"
+            " and nothing is announced or published."
+        )
     if outcome.problems:
         text += "\nSome setup steps failed:\n" + "\n".join(f"• {p}" for p in outcome.problems)
     return text
@@ -45,7 +50,8 @@ async def incident_list(incidents: Sequence[Incident], services: Services) -> di
             else "no update yet"
         )
         lines.append(
-            f"*{i.number}* {i.severity} · {i.status.capitalize()} · "
+            f"*{i.number}*{' (drill)' if i.drill else ''} {i.severity} · "
+            f"{i.status.capitalize()} · "
             + (mrkdwn.channel(i.channel_id) if i.channel_id else "no channel")
             + f" · {mrkdwn.escape(i.title)} · commander {mrkdwn.user(i.commander_id)} · "
             f"{age(i.declared_at, now)} old · {ack} · {first}"

@@ -72,6 +72,9 @@ class Incident(SQLModel, table=True):
     # How many action items it has (bot/store/follow_tables.py): while 0, planning its
     # clocks reads no action item rows (most incidents, and every one while it is hot).
     action_items: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # A practice incident (`/incident drill`): its pages and DMs reach the declarer only
+    # (bot/incidents/drills.py), and it is left out of metrics.
+    drill: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
     @property
     def number(self) -> str:

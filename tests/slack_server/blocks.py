@@ -134,6 +134,14 @@ class _Checker:
             self.element(block.get("element"), f"{pointer}/element")
         elif kind == "image":
             self.max_len(block.get("alt_text"), 2000, f"{pointer}/alt_text")
+            # Exactly one source: a public URL, or a file uploaded to Slack (by id or url).
+            source = [k for k in ("image_url", "slack_file") if block.get(k)]
+            if len(source) != 1:
+                self.error(pointer, "must provide exactly one of image_url or slack_file")
+            elif source == ["slack_file"]:
+                f = block["slack_file"]
+                if not isinstance(f, dict) or not (f.get("id") or f.get("url")):
+                    self.error(f"{pointer}/slack_file", "must provide an id or a url")
             self.optional_text(block.get("title"), 2000, f"{pointer}/title", plain=True)
 
 

@@ -57,28 +57,29 @@ def looks_like_severity(word: str) -> bool:
     return len(word) <= 12 and any(ch.isdigit() for ch in word)
 
 
-def _severity(word: str, vocab: Vocabulary, usage: str, title: str) -> str:
+def _severity(word: str, vocab: Vocabulary, usage: str, title: str, verb: str = "") -> str:
     names = vocab.severity_names()
     if not word:
         raise UsageError(
             f"Missing severity. Use `{usage}` with one of: {codes(names)} "
-            f"— for example {example(vocab, title)}."
+            f"— for example {example(vocab, title, verb)}."
         )
     found = vocab.find_severity(word)
     if found is None:
         example_title = title if looks_like_severity(word) else f"{word} {title}"
         raise UsageError(
             f"Unknown severity {code(word)}. Use one of: {codes(names)} "
-            f"— for example {example(vocab, example_title)}."
+            f"— for example {example(vocab, example_title, verb)}."
         )
     return found
 
 
-def title(rest: str, vocab: Vocabulary) -> str:
+def title(rest: str, vocab: Vocabulary, verb: str = "") -> str:
     title = " ".join(plain(rest).split())
     if not any(is_visible(c) for c in title):
         raise UsageError(
-            f"Missing title: say what is broken after the severity — for example {example(vocab)}."
+            "Missing title: say what is broken after the severity — for example "
+            f"{example(vocab, verb=verb)}."
         )
     if len(title) > TITLE_MAX_LEN:
         raise UsageError(
@@ -92,6 +93,12 @@ def title(rest: str, vocab: Vocabulary) -> str:
 def declare(verb: Verb, rest: str, vocab: Vocabulary) -> Command:
     word, rest_title = split(rest)
     return Declare(_severity(word, vocab, verb.usage, rest_title), title(rest_title, vocab))
+
+
+def drill(verb: Verb, rest: str, vocab: Vocabulary) -> Command:
+    word, rest_title = split(rest)
+    severity = _severity(word, vocab, verb.usage, rest_title, verb.name)
+    return Declare(severity, title(rest_title, vocab, verb.name), drill=True)
 
 
 def update(verb: Verb, rest: str, vocab: Vocabulary) -> Command:

@@ -25,6 +25,7 @@ class OpenDeclareModal:
 class Declare:
     severity: str
     title: str
+    drill: bool = False  # `/incident drill ...`: a practice incident (bot/incidents/drills.py)
 
 
 @dataclass(frozen=True)

@@ -68,9 +68,12 @@ def example_severity(vocab: Vocabulary) -> str:
     return name(names[0]) if names else "SEV1"
 
 
-def example(vocab: Vocabulary, title: str = EXAMPLE_TITLE) -> str:
+def example(vocab: Vocabulary, title: str = EXAMPLE_TITLE, verb: str = "") -> str:
+    """A declaration that works; with `verb` (`drill`), spelled with it: followed as
+    written, the example must do what the user was trying to do."""
     title = " ".join(plain(title).replace("`", "'").split())[:60] or EXAMPLE_TITLE
-    return f"`/incident {example_severity(vocab)} {escape(title)}`"
+    spelled = f"{verb} " if verb else ""
+    return f"`/incident {spelled}{example_severity(vocab)} {escape(title)}`"
 
 
 def suggest(word: str, candidates: Sequence[str]) -> str | None:

@@ -57,6 +57,14 @@ _TABLE = (
         makes=Declare,
     ),
     Verb(
+        "drill",
+        args.drill,
+        "/incident drill &lt;severity&gt; &lt;title&gt;",
+        "a practice incident: pages and DMs reach only you, nothing is announced",
+        in_incident=False,
+        makes=Declare,
+    ),
+    Verb(
         "list",
         args.no_args(ListIncidents()),
         "/incident list",

@@ -137,11 +137,12 @@ def register(app: AsyncApp, services: Services) -> None:
             # Stored before the ack (a crash after it must not lose the declaration), the
             # channel after it: creating and posting take longer than Slack's 3 s.
             opened = await services.incidents.open(
-                severity=parsed.severity, title=parsed.title, user_id=user
+                severity=parsed.severity, title=parsed.title, user_id=user, drill=parsed.drill
             )
+            what = "a drill, " if parsed.drill else ""
             await ack(
                 response_type="ephemeral",
-                text=f"Declaring {parsed.severity} *{mrkdwn.escape(parsed.title)}*… "
+                text=f"Declaring {what}{parsed.severity} *{mrkdwn.escape(parsed.title)}*… "
                 "the channel is on its way.",
             )
             outcome = await services.incidents.set_up(opened)

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
 from bot.slack.after_replies import home_blocks
+from bot.slack.home_insights import HomeInsights, with_insights
 from bot.slack.home_view import RECENT, home_view
 from bot.slack.ids import HOME_TAB, Event
 
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    figures = HomeInsights(services)
+
     @app.event(Event.APP_HOME_OPENED.value)
     async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
         user = event.get("user")
@@ -28,6 +31,7 @@ def register(app: AsyncApp, services: Services) -> None:
         view = home_view(
             board, services.policy.policy, now, after=await home_blocks(services, user, now)
         )
+        view = with_insights(view, await figures.blocks(client, now))
         try:
             await client.views_publish(user_id=user, view=view)
         except SlackApiError as e:  # nobody is waiting on this answer: log and go on
