@@ -83,7 +83,9 @@ async def summarize(
         elif e.kind == TimelineKind.ACK:
             by = chat.user_ref(e.author_id) if e.author_id else "?"
             out.append(f"{at:>6} {by} acknowledged: {e.text.removeprefix('Acknowledged: ')}")
-        elif e.kind == TimelineKind.NAG:
+        elif e.kind == TimelineKind.NAG and "count" in (e.data or {}):
+            # An update reminder (counted); not a reminder to publish or the end of a
+            # monitoring period, recorded as reminders too.
             nags.append(e.occurred_at)
         elif e.kind in (TimelineKind.UPDATE, TimelineKind.SEVERITY, TimelineKind.RESOLVE):
             counts[e.kind] += 1
