@@ -32,7 +32,7 @@ from bot.clock import Clock
 from bot.incidents.chat import CLOCK_SKEW, Chat, ChatError, Message, post_once
 from bot.incidents.outbox import Op, message_from
 from bot.store.group_commit import GroupCommit
-from bot.store.outbox import Finished, OutboxStore
+from bot.store.outbox import Finished, OutboxStore, Spend
 from bot.store.tables import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ class Deliverer:
                 since = (row.first_claimed_at - CLOCK_SKEW).timestamp()
                 ts = await self.chat.find_posted(row.conversation, row.key, since)
             result: dict[str, Any] = {"ts": ts} if ts else {"skipped": True}
-            await self._finish(Finished(row.id, self.clock.now(), result))
+            await self._done(row, result)
             return
         try:
             sent = await self._send(row)
@@ -260,10 +260,9 @@ class Deliverer:
             await self._failed(row, e.code, transient=e.code in TRANSIENT)
             return
         if sent is None:  # nothing to send any more (the renderer said so)
-            await self._finish(Finished(row.id, self.clock.now(), {"skipped": True}))
+            await self._done(row, {"skipped": True})
             return
         result = sent
-        now = self.clock.now()
         paced = None
         if row.op == Op.POST and not is_person(row.conversation):
             paced = (row.conversation, self.pace.spend)
@@ -275,7 +274,17 @@ class Deliverer:
                 await hook(s, row, result)
 
             also = also_run
-        await self._finish(Finished(row.id, now, result, paced, also))
+        await self._done(row, result, paced, also)
+
+    async def _done(
+        self,
+        row: OutboxRow,
+        result: dict[str, Any],
+        paced: tuple[str, Spend] | None = None,
+        also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    ) -> None:
+        now = self.clock.now()
+        await self._finish(Finished(row.id, now, result, paced, also, row.incident_id))
 
     async def _send(self, row: OutboxRow) -> dict[str, Any] | None:
         payload = row.payload

@@ -50,6 +50,7 @@ class Finished:
     result: dict[str, Any] | None
     paced: tuple[str, Spend] | None = None
     also: Callable[[AsyncSession], Awaitable[None]] | None = None
+    incident_id: int | None = None  # whose row (the order rows are written in)
 
 
 async def enqueue(session: AsyncSession, row: OutboxRow) -> OutboxRow | None:
@@ -160,7 +161,9 @@ class OutboxStore:
         """`finish` for several rows in one transaction: one commit for a handful of
         deliveries (on SQLite writes take turns, and each commit is a turn)."""
         async with self.store.session() as s:
-            for f in rows:
+            # In incident order: `also` writes the incident's row, and two transactions
+            # that lock the same rows in the same order cannot deadlock on them.
+            for f in sorted(rows, key=lambda f: (f.incident_id or 0, f.row_id)):
                 # Write first: a SQLite transaction that reads, then writes, can fail to
                 # upgrade its lock under load instead of waiting for it.
                 await s.exec(
