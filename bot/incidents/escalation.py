@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.incidents.chat import Chat, ChatError, Message, step_key
+from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.timeline import TimelineKind, new_entry
@@ -43,6 +44,10 @@ class Targets:
     channels: list[str] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Contact key -> the member on call there at the moment of the page (kept with it).
+    on_call: dict[str, str] = field(default_factory=dict)
+    # Keys of paging-service contacts (PagerDuty, Opsgenie), alerted beside the page.
+    services: list[str] = field(default_factory=list)
 
 
 class Escalations:
@@ -54,6 +59,7 @@ class Escalations:
         self.policy = policy
         self.clock = clock
         self.outbox = outbox
+        self.oncall = OnCallBook(store, clock)
 
     async def escalate_now(
         self, incident_id: int, *, by: str | None, reason: str | None
@@ -95,11 +101,12 @@ class Escalations:
             return
         pol = await self.policy.of(incident)  # the chain it started with
         level = pol.escalation.levels[level_index]
-        targets = await self._targets(pol, level)  # reads only: group members
+        now = when or self.clock.now()
+        # Reads only (group members, who is on call now), before the transaction.
+        targets = await self._targets(pol, level, now)
         # Read before the transaction: a session waiting for a second connection while it
         # holds one is how a busy pool deadlocks.
         roles = await self.store.roles(incident_id)
-        now = when or self.clock.now()
         why = REASON_TEXT[reason] + (f": {note}" if note else "")
         async with self.store.session() as s:
             inc = await s.get(Incident, incident_id)
@@ -124,7 +131,12 @@ class Escalations:
                 now,
                 f"Escalated to {level.name} ({why}): {', '.join(targets.mentions)}",
                 author=by,
-                data={"level": level_index, "reason": reason.value, "users": targets.users},
+                data={
+                    "level": level_index,
+                    "reason": reason.value,
+                    "users": targets.users,
+                    **({"on_call": targets.on_call} if targets.on_call else {}),
+                },
             )
             s.add(entry)
             await s.flush()
@@ -135,11 +147,22 @@ class Escalations:
             await s.commit()
         self.outbox.wake()
 
-    async def _targets(self, pol: Policy, level: Level) -> Targets:
+    async def _targets(self, pol: Policy, level: Level, now: datetime) -> Targets:
         t = Targets()
         for key in level.targets:
             contact = pol.contacts[key]
-            if contact.user:
+            if contact.schedule:
+                user = await self.oncall.paged(pol, contact, now)
+                if user is None:
+                    t.problems.append(f"nobody is on call in `{key}` right now")
+                    continue
+                t.on_call[key] = user
+                t.users.append(user)
+                t.mentions.append(self.chat.user_ref(user))
+            elif contact.pagerduty or contact.opsgenie:
+                t.services.append(key)
+                t.mentions.append(f"{'PagerDuty' if contact.pagerduty else 'Opsgenie'} `{key}`")
+            elif contact.user:
                 t.users.append(contact.user)
                 t.mentions.append(self.chat.user_ref(contact.user))
             elif contact.usergroup:

@@ -31,6 +31,7 @@ from .fields import (
     problem,
 )
 from .permissions import Action, Permissions
+from .schedules import Schedule
 from .sections import (
     Channel,
     Contact,
@@ -49,6 +50,7 @@ __all__ = [
     "Escalation",
     "Level",
     "Policy",
+    "Schedule",
     "Severity",
     "StatusPage",
     "Statuses",
@@ -79,6 +81,8 @@ class Policy(PolicyModel):
     escalation: Escalation = Field(default_factory=Escalation)
     permissions: Permissions = Field(default_factory=Permissions)
     status_page: StatusPage = Field(default_factory=StatusPage)
+    schedules: dict[Key, Schedule] = Field(default_factory=dict)
+    """Key -> on-call schedule; a contact with ``schedule: <key>`` pages who is on call."""
 
     @field_validator("timezone")
     @classmethod
@@ -140,6 +144,13 @@ class Policy(PolicyModel):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def participant(self, ref: str) -> str | None:
+        """A schedule participant (a member ID or a user contact's key) as a member ID."""
+        contact = self.contacts.get(ref)
+        if contact is not None:
+            return contact.user
+        return ref if ref[:1] in {"U", "W"} and ref.isupper() else None
 
     def severity(self, name: str) -> Severity | None:
         """By name or alias, ignoring case, spaces, ``-`` and ``_`` (SEV-1 = sev1 = Sev 1)."""

@@ -226,3 +226,19 @@ class ConversationPace(SQLModel, table=True):
     stamp: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     # No post before this instant: set when the bucket ran dry.
     next_at: datetime | None = _dt()
+
+
+class OncallOverride(SQLModel, table=True):
+    """Someone on call instead of the rotation for a while, set by `/incident oncall
+    override` (the policy's own overrides stay in the policy); kept, with who set it."""
+
+    __tablename__ = "oncall_override"
+
+    id: int = Field(default=None, primary_key=True)
+    schedule: str = Field(index=True)
+    layer: str
+    user_id: str
+    start_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    created_by: str
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
