@@ -13,6 +13,7 @@ from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
 from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
+from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, Outbox
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
@@ -51,6 +52,7 @@ class Services:
     publisher: Publisher
     status_page: StatusPage
     health: SelfCheck
+    oncall: OnCallBook
 
     async def reports_text(self, incident: Incident, what: str) -> str:
         return await deliver(
@@ -141,4 +143,5 @@ async def build_services(
         status_page=StatusPage(store, policy_book, clock),
         reports=Reports(store, timeline, chat, access),
         health=SelfCheck(settings, store, clock, probe=slack_probe(settings)),
+        oncall=escalations.oncall,
     )

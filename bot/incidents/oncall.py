@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.incidents.errors import IncidentError
-from bot.planning.oncall import Cover, OnCall, Rota
+from bot.planning.oncall import Cover, OnCall, Rota, parse_local
 from bot.policy.model import Contact, Policy
 from bot.store import oncall as rows
 from bot.store.repo import Store
 from bot.store.tables import OncallOverride
 
 log = logging.getLogger(__name__)
+
+
+EXAMPLE = "`/incident oncall override @ana 2026-12-24T18:00 2026-12-26T09:00`"
 
 
 class BadOverride(IncidentError):
@@ -57,12 +61,13 @@ class OnCallBook:
         *,
         by: str,
         user: str,
-        start: datetime,
-        end: datetime,
+        start: str,
+        end: str,
         schedule: str | None = None,
         layer: str | None = None,
     ) -> OncallOverride:
-        """Store an override (checked first: a refusal changes nothing) and log it."""
+        """Store an override (checked first: a refusal changes nothing) and log it.
+        `start` and `end` are read in the schedule's time zone (2026-12-24T18:00)."""
         if not policy.schedules:
             raise BadOverride("This policy has no schedules; add one under `schedules:`.")
         names = ", ".join(policy.schedules)
@@ -77,19 +82,26 @@ class OnCallBook:
         if found is None:
             layers = ", ".join(one.name for one in sched.layers)
             raise BadOverride(f'Schedule "{schedule}" has no layer "{layer}"; layers: {layers}.')
-        if end <= start:
+        tz = ZoneInfo(sched.timezone or policy.timezone)
+        try:
+            start_at, end_at = parse_local(start, tz), parse_local(end, tz)
+        except ValueError:
             raise BadOverride(
-                "The override ends before it starts; write the start first, e.g. "
-                "`/incident oncall override @ana 2026-12-24T18:00 2026-12-26T09:00`."
+                f"`{start}` / `{end}`: write the times as 2026-12-24T18:00 (the schedule's "
+                f"time zone, {tz.key}), e.g. {EXAMPLE}."
+            ) from None
+        if end_at <= start_at:
+            raise BadOverride(
+                f"The override ends before it starts; write the start first, e.g. {EXAMPLE}."
             )
-        if end <= self.clock.now():
+        if end_at <= self.clock.now():
             raise BadOverride("That window is already over; give an end in the future.")
         row = OncallOverride(
             schedule=schedule,
             layer=found.name,
             user_id=user,
-            start_at=start,
-            end_at=end,
+            start_at=start_at,
+            end_at=end_at,
             created_by=by,
             created_at=self.clock.now(),
         )
@@ -101,8 +113,8 @@ class OnCallBook:
             user,
             schedule,
             found.name,
-            start.isoformat(),
-            end.isoformat(),
+            start_at.isoformat(),
+            end_at.isoformat(),
             by,
         )
         return row

@@ -21,8 +21,11 @@ RECENT = timedelta(days=7)
 SHOWN = 20
 
 
-def home_view(board: Board, policy: Policy, now: datetime) -> dict[str, Any]:
-    """The view of `board` (Access.board: only what its viewer may see, since `now - RECENT`)."""
+def home_view(
+    board: Board, policy: Policy, now: datetime, *, on_call: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The view of `board` (Access.board: only what its viewer may see, since `now - RECENT`);
+    `on_call`: who is on call and the overrides (bot/slack/oncall_replies.py)."""
     declare = BY_ACTION[Action.DECLARE]
     blocks: list[Block] = [
         header("Incidents"),
@@ -53,6 +56,8 @@ def home_view(board: Board, policy: Policy, now: datetime) -> dict[str, Any]:
             f"*{i.number}* {i.severity} · {mrkdwn.escape(i.title)} · resolved "
             f"{fmt_time(i.resolved_at, policy.timezone)} after {age(i.declared_at, i.resolved_at)}"
         )
+    if on_call:
+        blocks += [{"type": "divider"}, *section("*On call*\n" + "\n".join(on_call))]
     return {"type": HOME_TAB, "blocks": _fit(blocks)}
 
 

@@ -96,6 +96,25 @@ class Postmortem:
     pass
 
 
+@dataclass(frozen=True)
+class OnCall:
+    """`/incident oncall [<schedule>]`: who is on call now and next."""
+
+    schedule: str | None = None
+
+
+@dataclass(frozen=True)
+class OnCallOverride:
+    """`/incident oncall override @person <from> <until> [<schedule>[/<layer>]]`; the
+    times stay text here: they are read in the schedule's time zone by the use case."""
+
+    user_id: str
+    start: str
+    end: str
+    schedule: str | None = None
+    layer: str | None = None
+
+
 Command: TypeAlias = (
     OpenDeclareModal
     | Declare
@@ -112,4 +131,6 @@ Command: TypeAlias = (
     | Resolve
     | Timeline
     | Postmortem
+    | OnCall
+    | OnCallOverride
 )

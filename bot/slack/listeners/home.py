@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.services import Services
 from bot.slack.home_view import RECENT, home_view
 from bot.slack.ids import HOME_TAB, Event
+from bot.slack.oncall_replies import home_lines
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         now = services.clock.now()
         board = await services.access.board(user, resolved_since=now - RECENT)
-        view = home_view(board, services.policy.policy, now)
+        pol = services.policy.policy
+        view = home_view(board, pol, now, on_call=await home_lines(services.oncall, pol, now))
         try:
             await client.views_publish(user_id=user, view=view)
         except SlackApiError as e:  # nobody is waiting on this answer: log and go on
