@@ -63,6 +63,9 @@ FailedHook = Callable[[OutboxRow, str], Awaitable[None]]
 # A guard says whether a row is still worth sending (a reminder for an incident resolved
 # since it was written is not); a row it turns down is finished, not sent.
 Guard = Callable[[OutboxRow], Awaitable[bool]]
+# Delivers a row of an op the chat does not know (a call to PagerDuty); returns what the
+# row keeps as its result, raises ChatError (TRANSIENT codes are retried).
+Sender = Callable[[OutboxRow], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class Deliverer:
         self.on_done: dict[str, DoneHook] = {}
         self.on_failed: list[FailedHook] = []
         self.guards: dict[str, Guard] = {}
+        # Ops delivered to services other than the chat, by op name.
+        self.senders: dict[str, Sender] = {}
         # Rows this process is delivering right now: never "dead", however long they take.
         self.in_flight: set[int] = set()
         self.concurrency = concurrency
@@ -290,6 +295,13 @@ class Deliverer:
                 return None
             await self.chat.pin(where, pinned)
             return {"ts": pinned}
+        if row.op == Op.USERGROUP:
+            users = [str(u) for u in payload.get("users") or ()]
+            await self.chat.set_group_members(str(payload["usergroup"]), users)
+            return {}
+        sender = self.senders.get(row.op)
+        if sender is not None:  # an outside service (PagerDuty, Opsgenie: bot/paging/)
+            return await sender(row)
         raise ChatError("unknown_op", row.op)
 
     async def _message(self, payload: dict[str, Any], step: str | None) -> Message | None:

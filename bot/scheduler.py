@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,6 +75,9 @@ class Scheduler:
         self._recovered_at: datetime | None = None
         # Delivers what the fired rows wrote to the outbox (set by the composition root).
         self.deliverer: Deliverer | None = None
+        # Run at every pass, after the due rows: looks that are not an incident's (the
+        # on-call hand-offs, bot/incidents/handoffs.py). A failure is logged, not raised.
+        self.every_pass: list[Callable[[], Awaitable[None]]] = []
 
     # -- one pass ------------------------------------------------------------------
 
@@ -94,6 +98,11 @@ class Scheduler:
                 if not claimed:
                     break
                 fired += await self._fire_all(claimed)
+            for look in self.every_pass:
+                try:
+                    await look()
+                except Exception:
+                    log.exception("a scheduler look failed; the next pass tries again")
         if self.deliverer is not None:
             if self.deliverer.running:
                 # Its own loop delivers: a slow Slack must not hold up the next firing.

@@ -13,6 +13,7 @@ from bot.incidents.controls import Controls
 from bot.incidents.declare import Incidents
 from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
+from bot.incidents.handoffs import Handoffs
 from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, Outbox
 from bot.incidents.policy_book import PolicyBook
@@ -122,6 +123,9 @@ async def build_services(
         outbox.on_commit(deliverer.wake)
     incidents.sets_up = settings.role is not Role.WEB
     scheduler.deliverer = deliverer
+    handoffs = Handoffs(store, chat, policy_book, clock, outbox, escalations.oncall)
+    scheduler.every_pass.append(handoffs.run)
+    escalations.oncall.changed.append(handoffs.look_again)
     access = Access(store, chat)
     # A declaration's set-up is claimed by this process's worker: a crash hands it back.
     incidents.worker, incidents.in_flight = scheduler.worker, scheduler.in_flight

@@ -39,6 +39,12 @@ class World:
         await self.bot.settled()
         return str(opened)
 
+    async def at(self, t: datetime) -> None:
+        """Move the clock and let the scheduler do one pass."""
+        self.clock.set(t)
+        await self.bot.services.scheduler.run_due()
+        await self.bot.settled()
+
     async def _opened(self, before: set[int]) -> str | None:
         new = [i for i in await self.bot.services.store.list_open() if i.id not in before]
         return new[0].channel_id if new else None
@@ -60,7 +66,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
     await slack.start()
     dora, general = add_oncall_team(slack)
-    clock = VirtualClock(HANDOFF - M)
+    clock = VirtualClock(HANDOFF - 2 * 60 * M)
     bot = await start_bot(
         slack, f"sqlite+aiosqlite:///{tmp_path}/bot.db", policy=POLICY, clock=clock
     )
@@ -79,6 +85,7 @@ def paged(slack: FakeSlack, user: str) -> list[str]:
 
 
 async def test_a_page_to_a_schedule_reaches_who_is_on_call_at_that_moment(world: World) -> None:
+    world.clock.set(HANDOFF - M)
     before = await world.declare("SEV-1 Checkout down")
     # A minute before the hand-off: Ben is primary; he is invited and DMed, Cara is not.
     assert "U0BEN" in world.slack.channels[before].members
@@ -95,9 +102,44 @@ async def test_a_page_to_a_schedule_reaches_who_is_on_call_at_that_moment(world:
 
 
 async def test_the_secondary_layer_is_paged_when_the_primary_does_not_ack(world: World) -> None:
+    world.clock.set(HANDOFF - M)
     channel = await world.declare("SEV-1 Checkout down")
     world.clock.set(HANDOFF + 5 * M)  # after the hand-off: the secondary is now Ben
     await world.bot.services.scheduler.run_due()
     await world.bot.settled()
     assert "U0BEN" in world.slack.channels[channel].members
     assert any("Secondary On-Call" in text for text in paged(world.slack, "U0BEN"))
+
+
+def notices(slack: FakeSlack, user: str) -> list[str]:
+    return [m.text for m in slack.dms.get(user, []) if "You go on call" in m.text]
+
+
+async def test_the_person_coming_on_call_is_told_before_the_handoff(world: World) -> None:
+    at = world.at
+    await at(HANDOFF - 61 * M)  # notify_before is 1h
+    assert not notices(world.slack, "U0CARA")
+    await at(HANDOFF - 60 * M)
+    assert notices(world.slack, "U0CARA") == [
+        ":pager: You go on call for *oncall/primary* at Mon 30 Mar 09:00 CEST, taking over "
+        "from <@U0BEN>. `/incident oncall` shows who is on call now."
+    ]
+    assert len(notices(world.slack, "U0BEN")) == 1  # the secondary, from Ana
+    await at(HANDOFF - 30 * M)
+    await at(HANDOFF + M)
+    assert len(notices(world.slack, "U0CARA")) == 1, "once per hand-off"
+
+
+async def test_the_user_group_follows_the_handoff(world: World) -> None:
+    group = world.slack.usergroups["S0ONCALL"]
+
+    at = world.at
+    await at(HANDOFF - 2 * M)
+    assert group.users == ["U0BEN", "U0ANA"]  # primary, secondary
+    updates = len(world.slack.calls_to("usergroups.users.update"))
+    await at(HANDOFF - M)
+    assert len(world.slack.calls_to("usergroups.users.update")) == updates, "nothing changed"
+    await at(HANDOFF)
+    assert group.users == ["U0CARA", "U0BEN"]
+    await at(HANDOFF + 7 * 24 * 60 * M)
+    assert group.users == ["U0ANA", "U0CARA"]

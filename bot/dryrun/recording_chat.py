@@ -93,6 +93,9 @@ class RecordingChat:
         # A dry run knows no members; the group stands for them.
         return [group_id]
 
+    async def set_group_members(self, group_id: str, users: Sequence[str]) -> None:
+        self._log("group", self.group_ref(group_id), ", ".join(self.user_ref(u) for u in users))
+
     async def channel_members(self, channel: str) -> set[str]:
         return set(self.members.get(channel, ()))
 

@@ -5,6 +5,7 @@ schedule (bot/incidents/escalation.py), `/incident oncall` and the hand-off watc
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,8 @@ class OnCallBook:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        # Told when an override is stored (the hand-off watcher looks again at once).
+        self.changed: list[Callable[[], None]] = []
 
     async def rota(self, policy: Policy, name: str) -> Rota:
         stored = await rows.overrides(self.store, schedule=name)
@@ -106,6 +109,8 @@ class OnCallBook:
             created_at=self.clock.now(),
         )
         row = await rows.add_override(self.store, row)
+        for tell in self.changed:
+            tell()
         # The audit line: who put whom on call, where and when.
         log.info(
             "on-call override %s: %s on %s/%s from %s until %s, set by %s",

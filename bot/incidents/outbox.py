@@ -28,6 +28,7 @@ class Op(StrEnum):
     INVITE = "invite"
     TOPIC = "topic"
     PIN = "pin"
+    USERGROUP = "usergroup"  # set a user group's members (an on-call schedule's)
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -232,6 +233,16 @@ class Outbox:
             payload,
             incident_id=incident_id,
             priority=priority,
+        )
+
+    async def usergroup(
+        self, s: AsyncSession, group: str, users: Sequence[str], *, key: str
+    ) -> OutboxRow | None:
+        """Make a user group's members `users`; its rows go in order in a lane of their
+        own, so the last one written is the membership that stays."""
+        payload: dict[str, Any] = {"usergroup": group, "users": list(dict.fromkeys(users))}
+        return await self._add(
+            s, Op.USERGROUP, f"usergroup:{group}", key, payload, incident_id=None, priority=50
         )
 
     async def pin(
