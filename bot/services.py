@@ -15,7 +15,7 @@ from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
 from bot.incidents.handoffs import Handoffs
 from bot.incidents.oncall import OnCallBook
-from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, Outbox
+from bot.incidents.outbox import ANNOUNCED, REPORT_INVITES, WHILE_OPEN, Op, Outbox
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
@@ -23,6 +23,7 @@ from bot.incidents.report import Reports, deliver
 from bot.incidents.setup import record_announcement
 from bot.incidents.timeline import Timeline
 from bot.ops.health import SelfCheck
+from bot.paging.senders import PagingSenders, paging_reasons
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.scheduler import Scheduler
 from bot.settings import Role, Settings
@@ -117,6 +118,9 @@ async def build_services(
     deliverer.on_done[ANNOUNCED] = record_announcement
     deliverer.on_failed.append(problems.failed)
     deliverer.guards[WHILE_OPEN] = problems.while_open
+    paging = PagingSenders(settings.pagerduty_api_url, settings.opsgenie_api_url)
+    deliverer.senders[Op.PAGERDUTY] = paging.pagerduty
+    deliverer.senders[Op.OPSGENIE] = paging.opsgenie
     if settings.role is not Role.WEB:
         # What this process commits, it delivers at once; a web process leaves its rows
         # (and its declarations' set-ups) to the workers, which poll for them.
@@ -129,6 +133,8 @@ async def build_services(
     access = Access(store, chat)
     # A declaration's set-up is claimed by this process's worker: a crash hands it back.
     incidents.worker, incidents.in_flight = scheduler.worker, scheduler.in_flight
+    health = SelfCheck(settings, store, clock, probe=slack_probe(settings))
+    health.more.append(lambda: paging_reasons(store))
     return Services(
         settings=settings,
         policy=policy_book,
@@ -146,6 +152,6 @@ async def build_services(
         publisher=Publisher(store, chat, policy_book, clock, controls.checks),
         status_page=StatusPage(store, policy_book, clock),
         reports=Reports(store, timeline, chat, access),
-        health=SelfCheck(settings, store, clock, probe=slack_probe(settings)),
+        health=health,
         oncall=escalations.oncall,
     )

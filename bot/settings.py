@@ -10,6 +10,8 @@ from enum import StrEnum
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///incident-bot.db"
 DEFAULT_POLICY = "policies/default.yaml"
+DEFAULT_PAGERDUTY_API_URL = "https://events.pagerduty.com"
+DEFAULT_OPSGENIE_API_URL = "https://api.opsgenie.com"  # EU accounts: https://api.eu.opsgenie.com
 LOG_FORMATS = ("text", "json")
 
 
@@ -46,6 +48,10 @@ class Settings:
     self_check_every: float = 60.0  # seconds between self-checks
     # A due row or a Slack post this many seconds past its time means the bot is stuck.
     overdue_after: float = 120.0
+    # Paging services' base URLs (tests point them at local servers); their keys are in
+    # environment variables the policy names, read when an alert is sent.
+    pagerduty_api_url: str = DEFAULT_PAGERDUTY_API_URL
+    opsgenie_api_url: str = DEFAULT_OPSGENIE_API_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +89,8 @@ class Settings:
             heartbeat_url=heartbeat,
             self_check_every=_seconds(get, "INCIDENT_SELF_CHECK_EVERY", "60"),
             overdue_after=_seconds(get, "INCIDENT_OVERDUE_AFTER", "120"),
+            pagerduty_api_url=_base_url(get, "PAGERDUTY_API_URL", DEFAULT_PAGERDUTY_API_URL),
+            opsgenie_api_url=_base_url(get, "OPSGENIE_API_URL", DEFAULT_OPSGENIE_API_URL),
         )
 
     @property
@@ -131,6 +139,13 @@ def _seconds(get: Callable[[str], str | None], name: str, default: str) -> float
     if not value > 0:  # NaN included
         raise SettingsError(f"{name} must be a number of seconds above 0, not {text!r}.")
     return value
+
+
+def _base_url(get: Callable[[str], str | None], name: str, default: str) -> str:
+    url = get(name) or default
+    if not url.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} must be an http:// or https:// URL, not {url!r}.")
+    return url.rstrip("/")
 
 
 def redact_url(url: str) -> str:

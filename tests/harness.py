@@ -85,8 +85,10 @@ async def start_bot(
     loaded: LoadedPolicy | None = None,
     wrap_chat: Callable[[Chat], Chat] | None = None,
     slack_timeout: int = 10,
+    **more: Any,
 ) -> Bot:
-    settings = replace(settings_for(slack, db_url, policy), slack_timeout=slack_timeout)
+    """`more`: other Settings fields (a paging service's base URL)."""
+    settings = replace(settings_for(slack, db_url, policy), slack_timeout=slack_timeout, **more)
     # Pacing has its own tests (test_pacing.py); here it would only slow the suite.
     client = make_client(settings)  # one client for the gateway and Bolt, as in serve
     gateway = SlackChat(client, Pacer(per_second=100, burst=100))

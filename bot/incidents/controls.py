@@ -11,7 +11,7 @@ in the incident by the outbox (bot/incidents/delivery_problems.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -85,6 +85,7 @@ class Controls:
         data: dict[str, Any] | None = None,
         say: Callable[[Incident], Said] | None = None,
         invite: Sequence[str] = (),
+        also: Callable[[AsyncSession, Incident], Awaitable[None]] | None = None,
     ) -> Incident:
         """Change the incident, with its timeline line, its clocks and what `say` makes
         of the changed incident (no reads in there: its values are read before)."""
@@ -99,6 +100,8 @@ class Controls:
             await s.flush()
             await due_jobs.replan(s, inc, pol, now)
             await self._tell(s, pol, inc, entry.id, say(inc) if say else [], invite)
+            if also is not None:  # more rows of the same change (paging services)
+                await also(s, inc)
             await s.commit()
         self.outbox.wake()
         return inc
@@ -255,6 +258,9 @@ class Controls:
             s.add(entry)
             await s.flush()
             await due_jobs.replan(s, inc, pol, now)
+            # Acknowledged in Slack: acknowledged at the paging services too.
+            acked = [p.level for p in open_pages]
+            await self.escalations.alerts.send(s, pol, inc, acked, "acknowledge")
             line = (
                 f":white_check_mark: {self.chat.user_ref(user)} acknowledged "
                 f"({names}); that escalation timer stopped."
@@ -372,4 +378,10 @@ class Controls:
                 )
             return said
 
-        return await self._change(incident, user, TimelineKind.RESOLVE, summary, apply, say=say)
+        async def resolve_alerts(s: AsyncSession, inc: Incident) -> None:
+            paged = [p.level for p in await jobs.pages_of(s, inc.id)]
+            await self.escalations.alerts.send(s, pol, inc, paged, "resolve")
+
+        return await self._change(
+            incident, user, TimelineKind.RESOLVE, summary, apply, say=say, also=resolve_alerts
+        )

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.incidents.alerts import Alerts
 from bot.incidents.chat import Chat, ChatError, Message, step_key
 from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import Outbox, rank
@@ -60,6 +61,7 @@ class Escalations:
         self.clock = clock
         self.outbox = outbox
         self.oncall = OnCallBook(store, clock)
+        self.alerts = Alerts(outbox)
 
     async def escalate_now(
         self, incident_id: int, *, by: str | None, reason: str | None
@@ -142,6 +144,8 @@ class Escalations:
             await s.flush()
             step = f"job:{job_id}" if job_id is not None else f"page:{entry.id}"
             await self._send(s, pol, inc, roles, level, reason, targets, note, step)
+            if targets.services:  # once per incident and level (keyed so), never again
+                await self.alerts.send(s, pol, inc, [level_index], "trigger")
             await due_jobs.finish(s, job_id, now)
             await due_jobs.replan(s, inc, pol, now)
             await s.commit()

@@ -29,6 +29,8 @@ class Op(StrEnum):
     TOPIC = "topic"
     PIN = "pin"
     USERGROUP = "usergroup"  # set a user group's members (an on-call schedule's)
+    PAGERDUTY = "pagerduty"  # an Events API v2 event (bot/incidents/alerts.py)
+    OPSGENIE = "opsgenie"  # an Alert API call
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -243,6 +245,22 @@ class Outbox:
         payload: dict[str, Any] = {"usergroup": group, "users": list(dict.fromkeys(users))}
         return await self._add(
             s, Op.USERGROUP, f"usergroup:{group}", key, payload, incident_id=None, priority=50
+        )
+
+    async def alert(
+        self,
+        s: AsyncSession,
+        op: Op,
+        lane: str,
+        payload: dict[str, Any],
+        *,
+        key: str,
+        incident_id: int,
+        priority: int,
+    ) -> OutboxRow | None:
+        """A call to a paging service (bot/incidents/alerts.py says what it carries)."""
+        return await self._add(
+            s, op, lane, key, payload, incident_id=incident_id, priority=priority
         )
 
     async def pin(
