@@ -4,10 +4,14 @@ policy's checks of schedules."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.planning.coverage import schedule_warnings
 from bot.planning.oncall import Cover, Rota, parse_local
 from bot.policy import PolicyInvalid
 from bot.policy.loader import load_policy, parse_policy
@@ -148,3 +152,50 @@ def test_schedule_mistakes_name_the_field(old: str, new: str, where: str, says: 
         parse_policy(text.replace(old, new, 1), "oncall.yaml")
     message = str(info.value)
     assert where in message and says in message, message
+
+
+def test_simulate_at_pages_who_is_on_call_then() -> None:
+    """`simulate --at` (the policy's time zone, Paris): 08:30 on the hand-off Monday
+    pages Ben, 09:30 Cara; the paging services are shown, never called."""
+    base = [sys.executable, "-m", "bot", "simulate", "--policy", str(POLICY), "--silent-for", "1m"]
+
+    def run(*more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *more], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    before = run("--at", "2026-03-30T08:30")
+    assert before.returncode == 0, before.stderr
+    assert "dm     @U0BEN: You are paged" in before.stdout
+    assert "trigger pagerduty `pager`: INC-1 (SEV-1)" in before.stdout
+    after = run("--at", "2026-03-30T09:30")
+    assert "dm     @U0CARA: You are paged" in after.stdout
+    assert "@U0BEN: You are paged" not in after.stdout
+    bad = run("--at", "next monday")
+    assert bad.returncode == 2 and "2026-12-07T08:30" in bad.stderr
+
+
+def test_validate_warns_of_gaps_and_of_overrides_that_replace_nobody(tmp_path: Path) -> None:
+    text = POLICY.read_text()
+    assert not schedule_warnings(parse_policy(text).policy, utc("2026-06-01T00:00"))
+    # Without its night layer, the office schedule has nobody outside business hours.
+    no_night = text.split("      - name: night")[0] + text[text.index("severities:") :]
+    stale = no_night.replace('start: "2026-12-24T18:00"', 'start: "2025-12-24T18:00"')
+    stale = stale.replace('end: "2026-12-26T09:00"', 'end: "2025-12-26T09:00"')
+    found = schedule_warnings(parse_policy(stale).policy, utc("2026-06-01T00:00"))
+    assert found == [
+        "schedules.oncall.overrides[0]: ends before layer 'primary' starts (2026-03-16):"
+        " it replaces nobody",
+        "schedules.office: nobody is on call from Mon 01 Jun 2026 02:00 CEST until Mon 01 Jun"
+        " 2026 09:00 CEST (a gap in coverage: pages to it reach no one); add a layer around"
+        " the clock, or widen a restriction",
+    ]
+    path = tmp_path / "no-night.yaml"
+    path.write_text(stale)
+    r = subprocess.run(
+        [sys.executable, "-m", "bot", "validate", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0 and ": ok (" in r.stdout
+    assert "warning: schedules.office: nobody is on call" in r.stderr

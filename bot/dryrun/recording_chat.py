@@ -45,6 +45,10 @@ class RecordingChat:
             if ref:
                 self.names[ref] = key
 
+    def record(self, action: str, target: str, text: str = "") -> None:
+        """Something sent elsewhere than the chat (a PagerDuty trigger)."""
+        self._log(action, target, text)
+
     def _log(self, action: str, target: str, text: str = "", buttons: Sequence[str] = ()) -> None:
         self.events.append(Event(self.clock.now(), action, target, text, list(buttons)))
 

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import VirtualClock
-from bot.deliverer import Pace
+from bot.deliverer import Pace, Sender
 from bot.dryrun.recording_chat import Event, RecordingChat
+from bot.incidents.outbox import Op
 from bot.policy.durations import format_duration
 from bot.policy.loader import LoadedPolicy
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.store.jobs import next_due
+from bot.store.tables import OutboxRow
 
 COMMANDER = "U0COMMANDER"
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # fixed: the same policy, the same output
@@ -71,13 +73,16 @@ async def simulate(
     title: str = "Simulated incident",
     silent_for: timedelta = timedelta(hours=2),
     updates_every: timedelta | None = None,
+    start: datetime | None = None,
 ) -> Simulation:
+    """`start`: when the incident is declared (who is on call then is paged)."""
+    start = start or START
     pol = policy.policy
     sev = pol.severity(severity) if severity else pol.severities[0]
     if sev is None:
         names = ", ".join(pol.severity_names())
         raise ValueError(f"unknown severity {severity!r}; the policy has {names}")
-    clock = VirtualClock(START)
+    clock = VirtualClock(start)
     chat = RecordingChat(clock, pol, {COMMANDER: "commander"})
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'sim.db'}")
@@ -85,11 +90,22 @@ async def simulate(
         services = await build_services(
             settings, chat, clock=clock, policy=policy, pace=Pace(per_second=1e6, burst=10**6)
         )
+        for op in (Op.PAGERDUTY, Op.OPSGENIE):  # a dry run calls no paging service either
+            services.deliverer.senders[op] = recorded_alert(chat)
         try:
-            await _run(services, clock, sev.name, title, silent_for, updates_every)
+            await _run(services, clock, sev.name, title, silent_for, updates_every, start)
         finally:
             await services.close()
-    return Simulation(policy, sev.name, START, chat.events, START + silent_for)
+    return Simulation(policy, sev.name, start, chat.events, start + silent_for)
+
+
+def recorded_alert(chat: RecordingChat) -> Sender:
+    async def send(row: OutboxRow) -> dict[str, Any]:
+        p = row.payload
+        chat.record(str(p.get("action")), f"{row.op} `{p.get('contact')}`", str(p.get("summary")))
+        return {}
+
+    return send
 
 
 async def _run(
@@ -99,11 +115,12 @@ async def _run(
     title: str,
     silent_for: timedelta,
     updates_every: timedelta | None,
+    start: datetime,
 ) -> None:
     outcome = await services.incidents.declare(severity=severity, title=title, user_id=COMMANDER)
     incident_id = outcome.incident.id
-    horizon = START + silent_for
-    next_update = START + updates_every if updates_every else None
+    horizon = start + silent_for
+    next_update = start + updates_every if updates_every else None
     n = 0
     while True:
         async with services.store.session() as s:

@@ -80,6 +80,9 @@ class Rota:
             day += timedelta(days=(layer.weekday - day.weekday()) % 7)
         return day
 
+    def first_shift(self, layer: Layer) -> datetime:
+        return self._begin(layer, 0)
+
     def _begin(self, layer: Layer, k: int) -> datetime:
         """The instant shift k begins (the hand-off time, local, k periods on)."""
         day = self._first_day(layer) + k * layer.every
