@@ -130,6 +130,7 @@ async def build_services(
     handoffs = Handoffs(store, chat, policy_book, clock, outbox, escalations.oncall)
     scheduler.every_pass.append(handoffs.run)
     escalations.oncall.changed.append(handoffs.look_again)
+    incidents.setup.oncall = escalations.oncall
     access = Access(store, chat)
     # A declaration's set-up is claimed by this process's worker: a crash hands it back.
     incidents.worker, incidents.in_flight = scheduler.worker, scheduler.in_flight

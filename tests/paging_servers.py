@@ -66,6 +66,16 @@ class LocalService:
         return [g for g in self.got if g.status == 202 and what in (g.path, action_of(g))]
 
 
+async def started(pd_key: str, og_key: str) -> tuple[LocalPagerDuty, LocalOpsgenie]:
+    """Both servers, running, each accepting its one key."""
+    pd, og = LocalPagerDuty(), LocalOpsgenie()
+    pd.keys.add(pd_key)
+    og.keys.add(og_key)
+    await pd.start()
+    await og.start()
+    return pd, og
+
+
 def action_of(got: Got) -> str:
     return str(got.body.get("event_action") or got.path.rsplit("/", 1)[-1])
 

@@ -107,10 +107,6 @@ def test_a_restricted_layer_is_empty_outside_its_hours(policy: Policy) -> None:
     assert change == (utc("2026-06-08T07:00"), "U0BEN")  # Monday morning
 
 
-def test_everyone_on_call_now(policy: Policy) -> None:
-    assert Rota(policy, "oncall").on_call_now(utc("2026-03-23T09:00")) == ["U0BEN", "U0ANA"]
-
-
 def test_parse_local_reads_the_schedule_zone(policy: Policy) -> None:
     tz = Rota(policy, "oncall").tz
     assert parse_local("2026-12-07T08:30", tz) == utc("2026-12-07T07:30")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.harness import ROOT, eventually
-from tests.paging_servers import Got, LocalOpsgenie, LocalPagerDuty
+from tests.paging_servers import Got, started
 from tests.processes import BotProcess
 from tests.slack_server import FakeSlack
 from tests.test_oncall_paging import POLICY, add_oncall_team
@@ -16,11 +16,7 @@ from tests.test_paging_services import DEDUP, OG_KEY, PD_KEY
 
 
 async def test_sigkill_when_the_alert_is_accepted_makes_one_alert_per_level(tmp_path: Path) -> None:
-    pd, og = LocalPagerDuty(), LocalOpsgenie()
-    pd.keys.add(PD_KEY)
-    og.keys.add(OG_KEY)
-    await pd.start()
-    await og.start()
+    pd, og = await started(PD_KEY, OG_KEY)
     slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
     await slack.start()
     dora, general = add_oncall_team(slack)

@@ -15,7 +15,7 @@ import pytest
 from bot.clock import VirtualClock
 from tests.harness import ROOT, start_bot
 from tests.helpers import say
-from tests.paging_servers import LocalOpsgenie, LocalPagerDuty
+from tests.paging_servers import LocalOpsgenie, LocalPagerDuty, started
 from tests.slack_server import FakeSlack
 from tests.test_oncall_paging import HANDOFF, POLICY, M, World, add_oncall_team, paged
 
@@ -33,11 +33,7 @@ class Paged(World):
 async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Paged]:
     monkeypatch.setenv("TEST_PD_KEY", PD_KEY)
     monkeypatch.setenv("TEST_OG_KEY", OG_KEY)
-    pd, og = LocalPagerDuty(), LocalOpsgenie()
-    pd.keys.add(PD_KEY)
-    og.keys.add(OG_KEY)
-    await pd.start()
-    await og.start()
+    pd, og = await started(PD_KEY, OG_KEY)
     slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
     await slack.start()
     dora, general = add_oncall_team(slack)

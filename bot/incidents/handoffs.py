@@ -47,6 +47,9 @@ class Handoffs:
         if self._next_look is not None and now < self._next_look:
             return
         pol = self.policy.policy
+        if not pol.schedules:
+            self._next_look = now + LOOK_AGAIN
+            return
         wrote = False
         soonest = now + LOOK_AGAIN
         async with self.store.session() as s:
@@ -75,7 +78,8 @@ class Handoffs:
                         priority=50,
                     )
                 if schedule.usergroup:
-                    users = rota.on_call_now(now)
+                    found = rota.who(now)  # whom a page to the schedule reaches now
+                    users = [found[1]] if found else []
                     since = [rota.last_change(layer, now) for layer in schedule.layers]
                     stamp = max((t for t in since if t is not None), default=None)
                     for layer in schedule.layers:

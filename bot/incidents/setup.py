@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.incidents.channel_names import channel_name, with_suffix
 from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message, step_key
+from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import ANNOUNCED, Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.values import incident_values
@@ -47,6 +48,8 @@ class ChannelSetUp:
         self.chat = chat
         self.policy = policy
         self.outbox = outbox
+        # Who is on call, for a severity inviting a schedule (set by the composition root).
+        self.oncall: OnCallBook | None = None
 
     async def run(
         self, outcome: DeclareOutcome, sev: Severity, retry_since: datetime | None
@@ -224,6 +227,13 @@ class ChannelSetUp:
                     users += await self.chat.group_members(contact.usergroup)
                 except ChatError as e:
                     problems.append(f"Could not read the members of `{key}`: `{e.code}`.")
+            elif contact.schedule and self.oncall is not None:
+                now = self.oncall.clock.now()
+                user = await self.oncall.paged(self.policy.policy, contact, now)
+                if user is None:
+                    problems.append(f"Nobody is on call in `{key}` right now to invite.")
+                else:
+                    users.append(user)
         return list(dict.fromkeys(users)), problems
 
 

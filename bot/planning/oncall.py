@@ -182,11 +182,6 @@ class Rota:
             next_user=change[1] if change else None,
         )
 
-    def on_call_now(self, at: datetime) -> list[str]:
-        """Everyone on call at `at`, on any layer (a user group kept equal to this)."""
-        users = [self.on_layer(layer, at) for layer in self.schedule.layers]
-        return list(dict.fromkeys(u for u in users if u is not None))
-
 
 def parse_local(text: str, tz: ZoneInfo) -> datetime:
     """``2026-12-24T09:00`` (or ``2026-12-24 09:00``, or a date: its midnight) in `tz`;

@@ -10,7 +10,6 @@ from typing import get_args
 from .errors import FieldPath
 from .model import Policy
 from .permissions import Action, Grant
-from .schedule_checks import schedule_refs
 from .templates import ROLE_PREFIX, field_lines
 
 __all__ = ["cross_references"]
@@ -27,6 +26,8 @@ def _hint(name: str, known: Iterable[str], what: str) -> str:
 
 
 def cross_references(policy: Policy) -> Problems:
+    from .schedule_checks import schedule_refs  # it uses _hint from here
+
     return [
         *_severity_refs(policy),
         *_contact_refs(policy),
@@ -76,7 +77,7 @@ def _contact_refs(policy: Policy) -> Problems:
         for j, key in enumerate(severity.invite):
             check(("severities", i, "invite", j), key)
             contact = policy.contacts.get(key)
-            if contact is not None and contact.kind not in ("user", "usergroup", "channel"):
+            if contact is not None and contact.kind in ("pagerduty", "opsgenie"):
                 found.append(
                     (
                         ("severities", i, "invite", j),

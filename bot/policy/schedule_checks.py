@@ -3,24 +3,13 @@ a layer that exists, participants and overrides naming people, overrides on a la
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from .checks import Problems, _hint
 from .errors import FieldPath
 
 if TYPE_CHECKING:
     from .model import Policy
-
-Problems = list[tuple[FieldPath, str] | tuple[FieldPath, str, int]]
-
-
-def _hint(name: str, known: Iterable[str], what: str) -> str:
-    choices = list(known)
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    if close:
-        return f'; did you mean "{close[0]}"?'
-    return f"; {what}: {', '.join(choices)}" if choices else f"; there are no {what}"
 
 
 def _person(policy: Policy, ref: str) -> str | None:

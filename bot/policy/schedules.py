@@ -147,7 +147,8 @@ class Schedule(PolicyModel):
     notify_before: MaybeDuration = timedelta(hours=1)
     """The person coming on call gets a DM this long before the hand-off; null: no DM."""
     usergroup: UsergroupId | None = None
-    """A Slack user group kept equal to who is on call now (every layer)."""
+    """A Slack user group kept equal to who is on call now: the person a page to the
+    schedule reaches (e.g. @oncall-engineer)."""
 
     @field_validator("layers")
     @classmethod
