@@ -143,3 +143,14 @@ async def test_the_user_group_follows_the_handoff(world: World) -> None:
     assert group.users == ["U0CARA"]
     await at(HANDOFF + 7 * 24 * 60 * M)
     assert group.users == ["U0ANA"]
+
+
+async def test_a_severity_inviting_a_schedule_invites_who_is_on_call(world: World) -> None:
+    world.clock.set(HANDOFF - M)
+    before = await world.declare("SEV-2 Slow search")
+    assert "U0ANA" in world.slack.channels[before].members  # secondary until 09:00
+    world.clock.set(HANDOFF)
+    after = await world.declare("SEV-2 Slow checkout")
+    assert "U0BEN" in world.slack.channels[after].members
+    assert "U0ANA" not in world.slack.channels[after].members
+    assert not paged(world.slack, "U0BEN"), "invited, not paged"
