@@ -60,9 +60,11 @@ async def seed(
     n: int,
     start: datetime,
     cadence: float,
-    commander: str,
+    commander: str | list[str],
 ) -> dict[str, datetime]:
-    """n incidents whose next reminder falls due between start and start + cadence."""
+    """n incidents whose next reminder falls due between start and start + cadence;
+    `commander`: one person, or a list the incidents take in turn."""
+    commanders = [commander] if isinstance(commander, str) else commander
     loaded = load_policy(policy_path)
     store = Store(make_engine(db))
     await migrate(store.engine)
@@ -80,8 +82,8 @@ async def seed(
                     status="investigating",
                     channel_id=ch,
                     channel_name=f"incident-bench-{i}",
-                    commander_id=commander,
-                    declared_by=commander,
+                    commander_id=commanders[i % len(commanders)],
+                    declared_by=commanders[i % len(commanders)],
                     policy_version=loaded.version,
                     declared_at=declared,
                     severity_since=declared,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.ops.logs import configure as configure_logs
 from bot.policy.errors import PolicyInvalid
@@ -131,18 +132,28 @@ async def preflight(settings: Settings, loaded: LoadedPolicy, client: AsyncWebCl
     log.info(startup.start_line(settings, loaded.path, loaded.policy.name, loaded.version))
 
 
+_T = TypeVar("_T")
+
+
+def _read(path: str, load: Callable[[str], _T]) -> _T | None:
+    """A policy or a script, or None once its problems (file, line, field) are printed."""
+    try:
+        return load(path)
+    except PolicyInvalid as e:
+        print(str(e), file=sys.stderr)
+    except OSError as e:
+        print(f"{path}: cannot read: {e.strerror}", file=sys.stderr)
+    return None
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.dryrun.script import load_script
     from bot.dryrun.simulate import simulate
     from bot.policy.durations import parse_duration
 
     path = args.policy or settings.policy_path
-    try:
-        loaded = load_policy(path)
-    except PolicyInvalid as e:
-        print(str(e), file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"{path}: cannot read: {e.strerror}", file=sys.stderr)
+    loaded = _read(path, load_policy)
+    if loaded is None:
         return 1
     try:
         silent = parse_duration(args.silent_for)
@@ -163,6 +174,11 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         names = ", ".join(loaded.policy.severity_names())
         print(f"simulate: unknown severity {args.severity!r}; {path} has {names}", file=sys.stderr)
         return 2
+    script = None
+    if args.script:
+        script = _read(args.script, lambda p: load_script(p, loaded.policy))
+        if script is None:
+            return 1
     result = asyncio.run(
         simulate(
             loaded,
@@ -170,10 +186,22 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             title=args.title,
             silent_for=silent,
             updates_every=every,
+            script=script,
             start=start,
         )
     )
-    print(result.as_json() if args.json else result.as_text())
+    return _print(result.as_json() if args.json else result.as_text())
+
+
+def _print(text: str) -> int:
+    """Print, and exit quietly when the reader has gone (`simulate | head`)."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that says nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
 
 
@@ -256,6 +284,11 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--title", default="Simulated incident")
     m.add_argument("--silent-for", default="2h", help="how long to run (default 2h)")
     m.add_argument("--updates-every", help="the commander posts an update this often")
+    m.add_argument(
+        "--script",
+        help="YAML of what people do when (acks, updates, severity, roles, escalate, "
+        "snooze, resolve); see bot/dryrun/script.py and policies/scripts/",
+    )
     m.add_argument("--json", action="store_true", help="print JSON instead of a timeline")
     m.add_argument(
         "--at",

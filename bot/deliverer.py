@@ -31,7 +31,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.incidents.chat import CLOCK_SKEW, Chat, ChatError, Message, post_once
 from bot.incidents.outbox import Op, message_from
-from bot.store.outbox import OutboxStore
+from bot.store.group_commit import GroupCommit
+from bot.store.outbox import Finished, OutboxStore
 from bot.store.tables import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,8 @@ class Deliverer:
         self._loop: asyncio.Task[None] | None = None
         self._kick: asyncio.Task[None] | None = None
         self._again = False
+        # Deliveries that end together are marked done in one transaction.
+        self._finish: GroupCommit[Finished] = GroupCommit(outbox.finish_many)
 
     # -- driving -----------------------------------------------------------------------
 
@@ -238,7 +241,7 @@ class Deliverer:
                 since = (row.first_claimed_at - CLOCK_SKEW).timestamp()
                 ts = await self.chat.find_posted(row.conversation, row.key, since)
             result: dict[str, Any] = {"ts": ts} if ts else {"skipped": True}
-            await self.outbox.finish(row.id, self.clock.now(), result)
+            await self._finish(Finished(row.id, self.clock.now(), result))
             return
         try:
             sent = await self._send(row)
@@ -246,7 +249,7 @@ class Deliverer:
             await self._failed(row, e.code, transient=e.code in TRANSIENT)
             return
         if sent is None:  # nothing to send any more (the renderer said so)
-            await self.outbox.finish(row.id, self.clock.now(), {"skipped": True})
+            await self._finish(Finished(row.id, self.clock.now(), {"skipped": True}))
             return
         result = sent
         now = self.clock.now()
@@ -261,7 +264,7 @@ class Deliverer:
                 await hook(s, row, result)
 
             also = also_run
-        await self.outbox.finish(row.id, now, result, paced=paced, also=also)
+        await self._finish(Finished(row.id, now, result, paced, also))
 
     async def _send(self, row: OutboxRow) -> dict[str, Any] | None:
         payload = row.payload
@@ -287,7 +290,13 @@ class Deliverer:
             failed = await self.chat.invite(where, list(payload.get("users") or ()))
             return {"failed": failed}
         if row.op == Op.TOPIC:
-            await self.chat.set_topic(where, str(payload.get("topic") or ""))
+            topic = str(payload.get("topic") or "")
+            if payload.get("render"):  # the topic of the moment it is sent
+                made = await self._message(payload, step=None)
+                if made is None:
+                    return None
+                topic = made.text[:250]  # Slack's limit
+            await self.chat.set_topic(where, topic)
             return {}
         if row.op == Op.PIN:
             pinned = await self._ts(payload)
@@ -298,6 +307,9 @@ class Deliverer:
         if row.op == Op.USERGROUP:
             users = [str(u) for u in payload.get("users") or ()]
             await self.chat.set_group_members(str(payload["usergroup"]), users)
+            return {}
+        if row.op == Op.ARCHIVE:
+            await self.chat.archive(where)
             return {}
         sender = self.senders.get(row.op)
         if sender is not None:  # an outside service (PagerDuty, Opsgenie: bot/paging/)

@@ -226,6 +226,8 @@ class Scheduler:
                 await self.incidents.resume_setup(incident_id, job_id, retry_since)
             elif kind == Kind.NAG:
                 await self.nags.nag(incident_id, job_id=job_id, retry_since=retry_since)
+            elif kind == Kind.MONITORED:
+                await self.nags.monitoring_over(incident_id, job_id=job_id)
             else:
                 assert level is not None
                 await self.escalations.page(

@@ -21,6 +21,7 @@ from bot.incidents.publish import Publisher
 from bot.incidents.reminders import Nags
 from bot.incidents.report import Reports, deliver
 from bot.incidents.setup import record_announcement
+from bot.incidents.summary import SUMMARY, TOPIC, Summaries
 from bot.incidents.timeline import Timeline
 from bot.ops.health import SelfCheck
 from bot.paging.senders import PagingSenders, paging_reasons
@@ -116,6 +117,10 @@ async def build_services(
     problems = DeliveryProblems(store, chat, outbox)
     deliverer.on_done[REPORT_INVITES] = problems.invites_done
     deliverer.on_done[ANNOUNCED] = record_announcement
+    # The pinned summary and the topic are made when delivered: the state of then.
+    summaries = Summaries(store, chat, policy_book, outbox)
+    deliverer.renderers[SUMMARY] = summaries.render_summary
+    deliverer.renderers[TOPIC] = summaries.render_topic
     deliverer.on_failed.append(problems.failed)
     deliverer.guards[WHILE_OPEN] = problems.while_open
     paging = PagingSenders(settings.pagerduty_api_url, settings.opsgenie_api_url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -230,10 +230,53 @@ class Crashes:
 
     async def command(self, words: str, user: str, channel: str) -> Response | None:
         """A slash command; None when the process died before answering."""
+        return await self.request(self.bot.send.command(words, user=user, channel=channel))
+
+    async def request(self, sent: Awaitable[Response]) -> Response | None:
         try:
-            return await self.bot.send.command(words, user=user, channel=channel)
+            return await sent
         except (aiohttp.ClientError, OSError):
             return None
+
+    async def change(
+        self,
+        name: str,
+        send: Callable[[], Coroutine[Any, Any, Response | None]],
+        acked: Callable[[Response], bool],
+        stored: Check,
+        kills: list[Kill],
+    ) -> None:
+        """A change by command or button with its crash points armed. Once acknowledged
+        it must be stored; when the process died before anything was stored, the person
+        tries again (Slack told them it failed), and never when it was."""
+        self.arm(kills)
+        for _ in range(3):
+            before = len(self.kills)
+            task = asyncio.create_task(send())
+            await self.until(name, task.done, 10, finish=False)
+            r = task.result()
+            ok = r is not None and r.status == 200 and acked(r)
+            if await self.until(f"{name}: stored", stored, 3, finish=False):
+                return
+            if ok:
+                crashes = ", ".join(k.label for k in self.kills[before:])
+                self.problems.append(
+                    f"lost change: {name} was acknowledged ({r.body if r else ''})"
+                    f" but is not stored after {crashes}"
+                )
+        raise AssertionError(f"CRASH_SEED={self.seed}: {name} never stored")
+
+    async def has_entry(self, inc: Inc, kind: str, *, at_least: int = 1) -> bool:
+        found = await self.rows(
+            "SELECT count(*) FROM timeline_entry WHERE incident_id = :i AND kind = :k",
+            i=inc.id,
+            k=kind,
+        )
+        return int(found[0][0]) >= at_least
+
+    async def is_resolved(self, inc: Inc) -> bool:
+        found = await self.rows("SELECT resolved_at FROM incident WHERE id = :i", i=inc.id)
+        return found[0][0] is not None
 
     async def command_answered(self, words: str, user: str, channel: str, answer: str) -> None:
         """An in-incident command, sent with no crash armed: its ephemeral answer must
@@ -335,6 +378,11 @@ def all_messages(slack: FakeSlack) -> list[tuple[str, Message]]:
 
 def nags_in(slack: FakeSlack, where: str, inc: Inc) -> int:
     return sum(f"{inc.number} {NAG}" in m.text for m in slack.messages(where))
+
+
+def said_in(slack: FakeSlack, inc: Inc, says: str) -> int:
+    """How many of the bot's messages in the incident channel say `says`."""
+    return sum(says in m.text for m in slack.messages(inc.channel) if m.bot_id)
 
 
 def paged(slack: FakeSlack, inc: Inc, level: int) -> bool:

@@ -15,7 +15,7 @@ from tests.harness import ROOT
 FAST = ROOT / "tests/policies/fast.yaml"
 MANIFEST = ROOT / "manifest.yml"
 DEFAULT_SEED = 33  # its plan reaches every failure class found so far (see the report)
-KILLS = 20
+KILLS = 24
 INCIDENTS = 3
 # The dead process's claimed rows come back after one second instead of 120.
 BOT_ENV = {"INCIDENT_CLAIM_LEASE": "1"}
@@ -63,10 +63,17 @@ SLOTS = (
     Slot("secondary", variants=("invite", "post", "dm")),
     Slot("nag2", within=(0.0, 3.0)),
     Slot("message", variants=("event",)),  # a person's message in the channel
+    # A change by button (the update modal) or command, while it is committed and acked
+    # (a moment) or once the worker posted it.
+    Slot("update", variants=(MOMENT, "post"), within=(0.0, 0.03)),
     Slot("nag3", variants=("post", "dm")),
     Slot("nag4", within=(0.0, 3.0)),
+    Slot("ack", within=(0.0, 0.03)),
+    Slot("resolve", variants=(MOMENT, "post"), within=(0.0, 0.03)),
     Slot("resolved", within=(0.0, 0.5)),
 )
+# Besides every declaration, each incident crashes in one change (by button or command).
+CHANGES = ("update", "ack", "resolve")
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,13 @@ def crash_plan(rng: random.Random) -> dict[tuple[int, str], Planned]:
             low, high = 0.04, 0.8  # now and then a little later: the first page firing
         return Planned(incident, slot.name, variant, after=round(rng.uniform(low, high), 3))
 
-    forced = [(i, s) for i in range(INCIDENTS) for s in SLOTS if s.name == "declare"]
-    others = [(i, s) for i in range(INCIDENTS) for s in SLOTS if s.name != "declare"]
+    forced = [
+        (i, s)
+        for i in range(INCIDENTS)
+        for s in SLOTS
+        if s.name == "declare" or s.name == CHANGES[i % len(CHANGES)]
+    ]
+    others = [(i, s) for i in range(INCIDENTS) for s in SLOTS if (i, s) not in forced]
     chosen = forced + rng.sample(others, KILLS - len(forced))
     chosen.sort(key=lambda p: (p[0], SLOTS.index(p[1])))
     return {(i, s.name): draw(i, s) for i, s in chosen}
@@ -188,6 +200,19 @@ def page_call(variant: str, level: int) -> CallMatch:
         if variant == "post":
             return said.startswith("Escalating INC-") and said.endswith(f" to {name}")
         return args.get("channel") == users[0] and f"*{name}*" in said
+
+    return match
+
+
+def post_call(inc: Inc, says: str) -> CallMatch:
+    """The worker's post of a change in the incident channel."""
+
+    def match(method: str, args: dict[str, Any]) -> bool:
+        return (
+            method == "chat.postMessage"
+            and args.get("channel") == inc.channel
+            and says in _text(args)
+        )
 
     return match
 

@@ -7,17 +7,19 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import NamedTuple
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
+import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col, select
 
 from bot.clock import VirtualClock
 from bot.store.tables import DueJob
-from tests.harness import Bot, eventually
+from tests.harness import ROOT, TEST_POLICY, Bot, eventually, start_bot
 from tests.slack_server import FakeSlack
 
 # The Web API methods a declaration calls (README, "Performance"): fault-injection tests
@@ -73,6 +75,17 @@ async def declare_checkout_errors(bot: Bot, user: str, channel: str) -> str:
     await eventually(lambda: len(bot.slack.responses) > before)
     await bot.settled()  # the #incidents post goes through the outbox
     return str(ch.id)
+
+
+async def declare_by_command(bot: Bot, text: str, user: str, channel: str) -> str:
+    """`/incident <text>` in `channel`; the new incident's channel id once answered."""
+    before = len(bot.slack.responses)
+    r = await bot.send.command(text, user=user, channel=channel)
+    assert r.status == 200
+    await eventually(lambda: len(bot.slack.responses) > before)
+    inc = (await bot.services.store.list_open())[0]
+    assert inc.channel_id
+    return inc.channel_id
 
 
 async def say(bot: Bot, text: str, user: str, channel: str) -> str:
@@ -150,3 +163,31 @@ async def postgres_database() -> AsyncIterator[str]:
         async with admin.connect() as c:
             await c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@asynccontextmanager
+async def declared_under(
+    tmp_path: Path, severity: int, **changes: object
+) -> AsyncIterator[DeclaredIncident]:
+    """The `incident` fixture's SEV2, under tests/policies/test.yaml with `changes` made
+    to its severity number `severity` (e.g. 1, monitor_for="30m")."""
+    data: dict[str, Any] = yaml.safe_load(TEST_POLICY.read_text(encoding="utf-8"))
+    data["severities"][severity].update(changes)
+    policy = tmp_path / "changed.yaml"
+    policy.write_text(yaml.safe_dump(data), encoding="utf-8")
+    slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
+    await slack.start()
+    alice, general = add_test_team(slack)
+    bot = await start_bot(
+        slack,
+        f"sqlite+aiosqlite:///{tmp_path}/b.db",
+        clock=VirtualClock(datetime(2026, 3, 14, 9, 30, tzinfo=UTC)),
+        policy=policy,
+    )
+    try:
+        yield DeclaredIncident(
+            slack, bot, await declare_checkout_errors(bot, alice, general), alice
+        )
+    finally:
+        await bot.stop()
+        await slack.stop()

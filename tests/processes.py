@@ -32,9 +32,10 @@ class BotProcess:
         log: Path,
         env: dict[str, str] | None = None,
         role: str = "all",
+        python_args: tuple[str, ...] = (),
     ) -> None:
         """`env`: extra environment variables for the process (they win over the rest);
-        `role`: serve's --role."""
+        `role`: serve's --role; `python_args`: before `-m bot` (a profiler, say)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.send = SlackSender(f"{self.url}/slack/events", SIGNING_SECRET, slack)
@@ -51,7 +52,7 @@ class BotProcess:
         self.log = log
         self._out = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--role", role],
+            [sys.executable, *python_args, "-m", "bot", "serve", "--role", role],
             cwd=ROOT,
             env=process_env,
             stdout=self._out,

@@ -76,8 +76,14 @@ async def test_export_for_a_viewer_follows_the_rule(incident: Declared) -> None:
     await bot.send.command(f"security {PRIVATE}", user=alice, channel=general.id)
     await eventually(lambda: slack.channel_by_name("incident-20260314-leaked-keys"))
     services = bot.services
+
+    async def stored() -> bool:  # Slack made the channel; the bot stores its id just after
+        found = await services.store.get(2)
+        return found is not None and found.channel_id is not None
+
+    await eventually(stored)
     incident_ = await services.store.get(2)
-    assert incident_ is not None and incident_.private
+    assert incident_ is not None and incident_.private and incident_.channel_id
     policy = await services.policy.of(incident_)
     await eventually(lambda: "U0LEAD" in slack.channels[incident_.channel_id or ""].members)
     exported = await services.reports.export(incident_, policy, viewer="U0LEAD")

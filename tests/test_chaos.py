@@ -47,7 +47,7 @@ async def test_a_whole_incident_through_429s_and_5xx(incident: DeclaredIncident)
     assert not any("failed" in str(r.get("text")) for r in slack.responses), slack.responses
 
     texts = [m.text for m in storm.messages]
-    order = ["INC-2: Storm", "Found it", "Escalating", "due a status update", "Resolved"]
+    order = ["INC-2: Storm", "Found it", "Escalating", "due a status update", "Resolved: INC-2"]
     positions = [next(i for i, t in enumerate(texts) if key.lower() in t.lower()) for key in order]
     assert positions == sorted(positions), texts
     for key in order:

@@ -13,8 +13,8 @@ from sqlmodel import select
 from bot.clock import VirtualClock
 from bot.slack.ids import Action
 from bot.store.tables import DueJob, Page
-from tests.harness import ROOT, Bot, eventually, start_bot
-from tests.helpers import add_clocks_team
+from tests.harness import ROOT, Bot, start_bot
+from tests.helpers import add_clocks_team, declare_by_command
 from tests.slack_server import FakeSlack
 
 POLICY = ROOT / "tests/policies/clocks.yaml"
@@ -29,13 +29,7 @@ class World:
         self.general = ""
 
     async def declare(self, text: str) -> str:
-        before = len(self.slack.responses)
-        r = await self.bot.send.command(text, user=self.alice, channel=self.general)
-        assert r.status == 200
-        await eventually(lambda: len(self.slack.responses) > before)
-        inc = (await self.bot.services.store.list_open())[0]
-        assert inc.channel_id
-        return inc.channel_id
+        return await declare_by_command(self.bot, text, self.alice, self.general)
 
     async def at(self, delta: timedelta) -> int:
         """Move the clock to T0 + delta and let the scheduler do one pass."""

@@ -289,6 +289,8 @@ def test_commander(mention: str, user_id: str) -> None:
 def test_mention_label_with_spaces_is_one_word() -> None:
     assert parse("commander <@U1ABC|Alice Smith>", VOCAB) == Commander("U1ABC")
     assert parse("role scribe <@U1ABC|Alice Smith>", VOCAB) == Role("scribe", "U1ABC")
+    # Several holders of one role (SMEs), in one command.
+    assert parse("role scribe <@U1ABC> <@U2DEF|bo>", VOCAB) == Role("scribe", "U1ABC", ("U2DEF",))
 
 
 def test_plain_at_name_explains_the_autocomplete() -> None:
@@ -324,7 +326,7 @@ def test_role(role: str) -> None:
         ("role janitor <@U1ABC>", "Unknown role `janitor`"),
         ("role scribe", "Missing person"),
         ("role scribe @alice", "autocomplete"),
-        ("role scribe <@U1ABC> <@U2DEF>", "once per person"),
+        ("role scribe <@U1ABC> bob", "I can't tell who `bob` is"),
         ("role tech lead <@U1ABC|alice>", "`/incident role tech_lead @alice`"),
     ],
 )

@@ -132,10 +132,12 @@ async def test_ack_escalate_commander_note_timeline_postmortem(incident: Declare
     assert "Nothing to acknowledge" in await say(bot, "ack", alice, ch)
     assert "Lead" in await say(bot, "escalate database is melting", alice, ch)
     assert "U0LEAD" in slack.channels[ch].members
-    assert "Acknowledged (1 page)" in await say(bot, "ack", alice, ch)
+    # The page is the Lead's: the commander cannot acknowledge it for them.
+    assert "addressed to you" in await say(bot, "ack", alice, ch)
+    assert "Acknowledged (1 page)" in await say(bot, "ack", "U0LEAD", ch)
     async with bot.services.store.session() as s:
         page = (await s.exec(select(Page))).one()
-    assert page.acked_at is not None and page.acked_by == alice
+    assert page.acked_at is not None and page.acked_by == "U0LEAD"
     assert "Every level" in await say(bot, "escalate again", alice, ch)
 
     bob = slack.add_user("bob")

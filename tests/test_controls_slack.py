@@ -28,6 +28,8 @@ from tests.helpers import (
     say,
     virtual_clock,
 )
+from tests.modal_forms import modal_values
+from tests.modal_forms import modals as modal_list
 from tests.slack_requests import Response
 from tests.slack_server import FakeSlack
 
@@ -55,7 +57,7 @@ async def answer_after(bot: Bot, before: int) -> str:
 
 
 def modals(slack: FakeSlack, view: View) -> list[dict[str, Any]]:
-    return [v.view for v in slack.views if v.view.get("callback_id") == view.value]
+    return modal_list(slack, view.value)
 
 
 async def opened(slack: FakeSlack, view: View) -> dict[str, Any]:
@@ -64,22 +66,8 @@ async def opened(slack: FakeSlack, view: View) -> dict[str, Any]:
 
 
 async def submit(bot: Bot, view: View, user: str, **answers: str) -> Response:
-    """Submit the latest modal of `view` as Slack would: each answer goes into the input
-    block whose action_id is its name, shaped like that block's element."""
-    modal = modals(bot.slack, view)[-1]
-    inputs = {b["element"]["action_id"]: b for b in modal["blocks"] if b["type"] == "input"}
-    values: dict[str, Any] = {}
-    for name, answer in answers.items():
-        assert name in inputs, f"{view} has no input {name!r}: {sorted(inputs)}"
-        block = inputs[name]
-        element = block["element"]
-        if element["type"] == "static_select":
-            choices = [o["value"] for o in element["options"]]
-            assert answer in choices, f"{answer!r} is not offered: {choices}"
-            state = {"type": "static_select", "selected_option": {"value": answer}}
-        else:
-            state = {"type": element["type"], "value": answer}
-        values[block["block_id"]] = {name: state}
+    """Submit the latest modal of `view` as Slack would."""
+    values = modal_values(modals(bot.slack, view)[-1], **answers)
     return await bot.send.view_submission(view, values, user=user)
 
 
@@ -330,19 +318,58 @@ async def test_a_private_incident_is_resolved_without_announcing_it(
 # --- escalate, ack -----------------------------------------------------------------------
 
 
-async def test_escalate_by_button_confirms_ephemerally(incident: DeclaredIncident) -> None:
+async def test_escalate_by_button_opens_a_modal_and_pages_once_submitted(
+    incident: DeclaredIncident,
+) -> None:
     slack, bot, ch, alice = incident
-    before = await click(bot, Action.ESCALATE, alice, ch, pinned_ts(slack, ch))
-    assert "Escalated INC-1 to Lead" in await answer_after(bot, before)
+    await click(bot, Action.ESCALATE, alice, ch, pinned_ts(slack, ch))
+    modal = await opened(slack, View.ESCALATE)
+    [level] = [b for b in modal["blocks"] if b.get("block_id") == "level"]
+    assert [o["value"] for o in level["element"]["options"]] == ["0"]
+    assert level["element"]["initial_option"]["value"] == "0", "the next level is chosen"
+    # The modal is the confirmation: nothing is paged until it is submitted.
+    assert await entries(bot, "escalation") == []
+    r = await submit(bot, View.ESCALATE, alice, level="0", reason="database is melting")
+    assert r.status == 200 and not r.body
     # The page is committed first; its invite follows from the outbox.
     await eventually(lambda: "U0LEAD" in slack.channels[ch].members)
     [entry] = await entries(bot, "escalation")
-    assert entry.author_id == alice
+    assert entry.author_id == alice and "database is melting" in entry.text
     async with bot.services.store.session() as s:
         [page] = (await s.exec(select(Page))).all()
     assert page.level == 0 and page.acked_at is None
-    before = await click(bot, Action.ESCALATE, alice, ch, pinned_ts(slack, ch))
-    assert "Every level" in await answer_after(bot, before)
+    # Opened again, the level says it was paged; paging it again is a person's call.
+    await click(bot, Action.ESCALATE, alice, ch, pinned_ts(slack, ch))
+    await eventually(lambda: len(modals(slack, View.ESCALATE)) == 2)
+    [level] = [
+        b for b in modals(slack, View.ESCALATE)[-1]["blocks"] if b.get("block_id") == "level"
+    ]
+    assert level["element"]["options"][0]["text"]["text"] == "Lead (paged already)"
+
+
+async def test_an_outsiders_escalate_click_pages_nobody(incident: DeclaredIncident) -> None:
+    slack, bot, ch, _alice = incident
+    outsider = slack.add_user("mallory")  # not in the incident channel, holds no role
+    before = await click(bot, Action.ESCALATE, outsider, ch, pinned_ts(slack, ch))
+    answer = await answer_after(bot, before)
+    assert "may not escalate" in answer and "members of the incident channel" in answer
+    assert modals(slack, View.ESCALATE) == []
+    assert "may not escalate" in await say(bot, "escalate to Lead now", outsider, ch)
+    # A member of the channel may.
+    bob = member(slack, ch, "bob")
+    assert "Escalated to Lead" in await say(bot, "escalate to Lead db down", bob, ch)
+    [entry] = await entries(bot, "escalation")
+    assert entry.author_id == bob
+
+
+async def test_escalate_aims_at_a_level_by_name(incident: DeclaredIncident) -> None:
+    _slack, bot, ch, alice = incident
+    answer = await say(bot, "escalate to Legal now", alice, ch)
+    assert "No escalation level is named `Legal now`" in answer and "`Lead`" in answer
+    assert await entries(bot, "escalation") == []
+    assert "Escalated to Lead" in await say(bot, "escalate lead the disk is full", alice, ch)
+    [entry] = await entries(bot, "escalation")
+    assert "the disk is full" in entry.text and "lead the disk" not in entry.text
 
 
 async def test_ack_marks_every_open_page(incident: DeclaredIncident) -> None:

@@ -1,18 +1,21 @@
-"""SIGKILL at 20 random points of scripted incidents: after each restart, 0 lost and
-0 duplicate reminders, escalations and timeline entries.
+"""SIGKILL at 24 random points of scripted incidents: after each restart, 0 lost and
+0 duplicate changes, posts, reminders, escalations and timeline entries.
 
 Three SEV1 incidents run one after the other through a real `python -m bot serve` on one
 SQLite file, with tests/policies/fast.yaml (a reminder every 2 s, Primary paged at the
 declaration, Secondary 2 s later unless acknowledged), announcing in #incidents. Each
 incident: declare by slash command; its set-up, the Primary page, a reminder and the
-Secondary page; another reminder; a person's message in the channel; `/incident update`
-and `/incident note`; two more reminders; `/incident ack`; `/incident resolve`.
+Secondary page; another reminder; a person's message in the channel; an update by the
+announcement's "Post update" button and its modal, and `/incident note`; two more
+reminders; `/incident ack` by the Primary and the Secondary; `/incident resolve`.
 
-Twenty crash points are drawn from `random.Random(seed)` (printed; `CRASH_SEED=<n>` or
-`CRASH_SEED=random` overrides it) among the script's slots (`SLOTS`); every incident's
-declaration is one of them. A crash point is:
-- a moment: SIGKILL so many seconds into a step (after sending the declare command,
-  while waiting for a reminder, just after resolving);
+Twenty-four crash points are drawn from `random.Random(seed)` (printed; `CRASH_SEED=<n>`
+or `CRASH_SEED=random` overrides it) among the script's slots (`SLOTS`); every incident's
+declaration is one of them, and one change each (the update modal, the ack, the
+resolve). A change acknowledged must be stored; one the process died before storing is
+sent again, as the person would. A crash point is:
+- a moment: SIGKILL so many seconds into a step (after sending the declare command or
+  submitting a change, while waiting for a reminder, just after resolving);
 - a Slack call: SIGKILL from inside the fake Slack right after it accepted a call (the
   channel created, the announcement posted, a reminder or page sent in the channel or
   by DM...) and before the bot reads the answer: the window between Slack and the
@@ -20,7 +23,7 @@ declaration is one of them. A crash point is:
   by the declaration's kill and hits the set-up the next process resumes;
 - an event: SIGKILL right after the bot acknowledged a channel message's event.
 A crash point its step did not reach (the call was not made again after an earlier
-crash, say) fires as the step ends, so that every run has exactly 20 kills. After each
+crash, say) fires as the step ends, so that every run has exactly 24 kills. After each
 kill a new process starts at once on the same database, with INCIDENT_CLAIM_LEASE=1 (the
 dead process's claims come back after a second, not two minutes), and the script goes
 on. Like Slack, the fake delivers every message posted in an incident channel as a
@@ -42,13 +45,24 @@ import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.scheduler import MAX_ATTEMPTS
-from tests.crash_harness import Crashes, CrashingSlack, all_messages, nags_in, paged, step_of, when
+from bot.slack.ids import Action, View
+from tests.crash_harness import (
+    Crashes,
+    CrashingSlack,
+    all_messages,
+    nags_in,
+    paged,
+    said_in,
+    step_of,
+    when,
+)
 from tests.crash_plan import (
     ANNOUNCE,
     DEFAULT_SEED,
@@ -70,9 +84,11 @@ from tests.crash_plan import (
     nag_call,
     nth_setup_call,
     page_call,
+    post_call,
     setup_call,
 )
 from tests.harness import eventually
+from tests.modal_forms import modal_values, modals
 from tests.slack_server import Message
 
 # --- the test --------------------------------------------------------------------------
@@ -96,7 +112,7 @@ def seed_of_run() -> int:
     return int(chosen) if chosen else DEFAULT_SEED
 
 
-async def test_sigkill_at_20_random_points_loses_and_repeats_nothing(
+async def test_sigkill_at_24_random_points_loses_and_repeats_nothing(
     slack: CrashingSlack, tmp_path: Path
 ) -> None:
     seed = seed_of_run()
@@ -208,9 +224,31 @@ async def run_incident(
         kill("message", event=lambda e: e.get("ts") == said.ts),
     )
 
-    await crashes.command_answered(
-        "update Rolled back the deploy", inc.commander, inc.channel, "Update posted"
+    # The update by the announcement's button: the modal opens, then is submitted.
+    before = len(modals(slack, View.UPDATE.value))
+    click = await crashes.request(
+        crashes.bot.send.block_action(
+            Action.POST_UPDATE,
+            user=inc.commander,
+            channel=inc.channel,
+            value=str(inc.id),
+            message_ts=slack.channels[inc.channel].pins[0],
+        )
     )
+    assert click is not None and click.status == 200, click
+    await eventually(lambda: len(modals(slack, View.UPDATE.value)) > before)
+    update = "Rolled back the deploy"
+    values = modal_values(modals(slack, View.UPDATE.value)[-1], status="identified", text=update)
+    await crashes.change(
+        "the update modal",
+        lambda: crashes.request(
+            crashes.bot.send.view_submission(View.UPDATE, values, user=inc.commander)
+        ),
+        lambda r: not r.body,  # the modal closes
+        lambda: crashes.has_entry(inc, "update"),
+        kill("update", lambda v: post_call(inc, update)),
+    )
+    await crashes.step("the update posted", lambda: said_in(slack, inc, update) == 1, [])
     await crashes.command_answered(
         "note Disk usage back under 80%", inc.commander, inc.channel, "Noted in the timeline"
     )
@@ -224,10 +262,24 @@ async def run_incident(
     await crashes.step(
         "another reminder", lambda: nags_in(slack, inc.channel, inc) > base, kill("nag4")
     )
-    await crashes.command_answered("ack", inc.commander, inc.channel, "Acknowledged")
-    await crashes.command_answered(
-        "resolve Rolled back; disk freed", inc.commander, inc.channel, f"{inc.number} resolved"
+    # Each page is acknowledged by the person it addressed; the first ack may crash.
+    for k, (_, users) in enumerate(LEVELS):
+        await crashes.change(
+            f"/incident ack by {users[0]}",
+            partial(crashes.command, "ack", users[0], inc.channel),
+            lambda r: "Acknowledged" in r.body,
+            partial(crashes.has_entry, inc, "ack", at_least=k + 1),
+            kill("ack") if k == 0 else [],
     )
+    summary = "Rolled back; disk freed"
+    await crashes.change(
+        "/incident resolve",
+        lambda: crashes.command(f"resolve {summary}", inc.commander, inc.channel),
+        lambda r: f"{inc.number} resolved" in r.body,
+        lambda: crashes.is_resolved(inc),
+        kill("resolve", lambda v: post_call(inc, summary)),
+    )
+    await crashes.step("the resolution posted", lambda: said_in(slack, inc, summary) == 1, [])
     pause_until = time.monotonic() + 0.6
     await crashes.step(
         "just after resolving", lambda: time.monotonic() >= pause_until, kill("resolved")
@@ -448,9 +500,11 @@ async def check(crashes: Crashes, incs: list[Inc]) -> list[str]:
         esc_rows = sum(c for (kind, _), c in d.items() if kind == "escalate")
         if k["escalation"] != esc_rows:
             bad(f"{number}: {k['escalation']} 'escalation' lines for {esc_rows} done rows")
-        for kind in ("declared", "update", "note", "ack", "resolve"):
+        for kind in ("declared", "update", "note", "resolve"):
             if k[kind] != 1:
                 bad(f"{number}: {k[kind]} {kind!r} timeline lines, not 1")
+        if k["ack"] != len(LEVELS):  # one per person paged, each acknowledging their page
+            bad(f"{number}: {k['ack']} 'ack' timeline lines, not {len(LEVELS)}")
         resolved = when(r[5]).timestamp() if r[5] is not None else float("inf")
         recorded = {str(e[5]) for e in entries if e[2] == "message" and e[4] == channel_id and e[5]}
         found = slack.channels.get(channel_id)

@@ -63,7 +63,11 @@ def test_invalid_names(bad: str) -> None:
         ("Straße in Øresund, ﬁle ＡＢＣ", "strasse-in-oresund-file-abc"),
         ("Łódź outage 🔥", "lodz-outage"),
         ("🔥🔥🔥", FALLBACK_SLUG),
-        ("数据库宕机", FALLBACK_SLUG),
+        # Other scripts are transliterated (issue 13), not dropped.
+        ("数据库宕机", "shu-ju-ku-dang-ji"),
+        ("Сбой оплаты", "sboi-oplaty"),
+        ("決済障害", "jue-ji-zhang-hai"),
+        ("Διακοπή πληρωμών", "diakope-pleromon"),
         ("!!! ??? ...", FALLBACK_SLUG),
         ("   ", FALLBACK_SLUG),
         ("", FALLBACK_SLUG),
@@ -115,7 +119,7 @@ def test_literal_text_in_the_pattern_is_folded() -> None:
 
 def test_empty_slug_is_dropped_when_the_pattern_names_the_channel() -> None:
     assert name("🔥🔥") == "incident-20261123"
-    assert name("数据库宕机", "inc-{number}-{slug}") == "inc-42"
+    assert name("🔥 ❗", "inc-{number}-{slug}") == "inc-42"
     # Digits alone would be a poor name: the fallback slug comes in.
     assert name("🔥🔥", "{date}-{slug}") == "20261123-incident"
     assert name("🔥🔥", "{slug}") == "incident"

@@ -12,7 +12,10 @@ import pytest
 
 from bot.clock import VirtualClock
 from bot.incidents.timeline import TimelineKind
+from bot.store import jobs
+from bot.store.tables import Page
 from tests.harness import ROOT, Bot, eventually, start_bot
+from tests.helpers import say
 from tests.slack_server import FakeSlack
 
 POLICY = ROOT / "tests/policies/oncall.yaml"
@@ -80,6 +83,11 @@ async def on_call_paged(bot: Bot, incident_id: int) -> list[object]:
     return [(e.data or {}).get("on_call") for e in entries if e.kind == TimelineKind.ESCALATION]
 
 
+async def pages_of(bot: Bot, incident_id: int) -> list[Page]:
+    async with bot.services.store.session() as s:
+        return list(await jobs.pages_of(s, incident_id))
+
+
 def paged(slack: FakeSlack, user: str) -> list[str]:
     return [m.text for m in slack.dms.get(user, []) if "You are paged" in m.text]
 
@@ -96,9 +104,20 @@ async def test_a_page_to_a_schedule_reaches_who_is_on_call_at_that_moment(world:
     assert "U0CARA" in world.slack.channels[after].members
     assert "U0BEN" not in world.slack.channels[after].members
     assert len(paged(world.slack, "U0CARA")) == 1 and len(paged(world.slack, "U0BEN")) == 1
-    # The page keeps who was on call then.
+    # The page keeps who was on call then: in its timeline entry and with its targets.
     assert await on_call_paged(world.bot, 1) == [{"primary": "U0BEN"}]
     assert await on_call_paged(world.bot, 2) == [{"primary": "U0CARA"}]
+    [first] = await pages_of(world.bot, 1)
+    assert first.targets is not None
+    assert [(t["key"], t["kind"], t["users"]) for t in first.targets[:1]] == [
+        ("primary", "schedule", ["U0BEN"])
+    ]
+    # After the hand-off Ben still acknowledges the page he got; Cara (on call now) cannot.
+    refused = await say(world.bot, "ack", "U0CARA", before)
+    assert "No page of INC-1 is addressed to you" in refused
+    assert "Acknowledged (1 page)" in await say(world.bot, "ack", "U0BEN", before)
+    [first] = await pages_of(world.bot, 1)
+    assert first.acked_by == "U0BEN"
 
 
 async def test_the_secondary_layer_is_paged_when_the_primary_does_not_ack(world: World) -> None:

@@ -160,11 +160,11 @@ def test_simulate_at_pages_who_is_on_call_then() -> None:
 
     before = run("--at", "2026-03-30T08:30")
     assert before.returncode == 0, before.stderr
-    assert "dm     @U0BEN: You are paged" in before.stdout
+    assert "dm      @U0BEN: :rotating_light: You are paged" in before.stdout
     assert "trigger pagerduty `pager`: INC-1 (SEV-1)" in before.stdout
     after = run("--at", "2026-03-30T09:30")
-    assert "dm     @U0CARA: You are paged" in after.stdout
-    assert "@U0BEN: You are paged" not in after.stdout
+    assert "dm      @U0CARA: :rotating_light: You are paged" in after.stdout
+    assert "@U0BEN: :rotating_light: You are paged" not in after.stdout
     bad = run("--at", "next monday")
     assert bad.returncode == 2 and "2026-12-07T08:30" in bad.stderr
 

@@ -73,7 +73,7 @@ async def test_trigger_on_page_acknowledge_on_ack_resolve_on_resolve(world: Page
     assert alert["priority"] == "P1"
     # The Slack page went too, and names the pagers.
     assert paged(world.slack, "U0BEN")
-    page = [m.text for m in world.slack.messages(channel) if "Primary On-Call" in m.text]
+    page = [m.text for m in world.slack.messages(channel) if "to *Primary On-Call*" in m.text]
     assert page and "PagerDuty `pager`" in page[0] and "Opsgenie `genie`" in page[0]
 
     # Paged again (by hand, then the next level on the clock): still one trigger there.
@@ -81,7 +81,11 @@ async def test_trigger_on_page_acknowledge_on_ack_resolve_on_resolve(world: Page
     await world.at(HANDOFF + 10 * M)
     assert triggers(world) == ([DEDUP], [DEDUP])
 
-    await say(world.bot, "ack", world.declarer, channel)
+    # Acknowledged by someone the page was not addressed to: nothing, at the pagers too.
+    assert "addressed to you" in await say(world.bot, "ack", world.declarer, channel)
+    assert world.pd.accepted("acknowledge") == world.og.accepted("acknowledge") == []
+    # By the person on call it reached: that page's alerts are acknowledged.
+    await say(world.bot, "ack", "U0BEN", channel)
     assert [g.body["dedup_key"] for g in world.pd.accepted("acknowledge")] == [DEDUP]
     assert [g.path for g in world.og.accepted("acknowledge")] == [f"/v2/alerts/{DEDUP}/acknowledge"]
     assert world.pd.alerts[DEDUP].status == world.og.alerts[DEDUP].status == "acknowledged"

@@ -59,8 +59,10 @@ def test_default_severities_follow_the_runbook(default: Policy) -> None:
         ("P2", "High - Significant Impact", 15 * m, 30 * m, 4 * h),
         ("P3", "Medium - Limited Impact", 1 * h, 2 * h, 24 * h),
         ("P4", "Low - Minimal Impact", None, None, timedelta(days=7)),
+        # The guide's "Security breach" P1 example, private (issue 13).
+        ("P1-SECURITY", "Critical - Security Incident", 5 * m, 15 * m, 1 * h),
     ]
-    p1, p2, p3, p4 = default.severities
+    p1, p2, p3, p4, security = default.severities
     assert p1.impact == "Complete service outage or critical functionality unavailable"
     assert "Security breach or active attack" in p1.examples
     assert p1.checklist[0] == "Page on-call engineer immediately"
@@ -72,8 +74,17 @@ def test_default_severities_follow_the_runbook(default: Policy) -> None:
         "Create incident channel in Slack",
     )
     assert len(p3.checklist) == 4 and p4.checklist[-1] == "No immediate escalation needed"
-    assert [s.status_page for s in default.severities] == [True, True, False, False]
-    assert not any(s.private for s in default.severities)
+    assert [s.status_page for s in default.severities] == [True, True, False, False, False]
+    assert [s.name for s in default.severities if s.private] == ["P1-SECURITY"]
+    assert security.matches("security") and security.matches("breach")
+    # Updates go to #incidents too ("Post in #incidents"); 15 minutes of monitoring.
+    assert [s.name for s in default.severities if s.broadcast_updates] == ["P1", "P2"]
+    assert {s.name: s.monitor_for for s in default.severities if s.monitor_for} == {
+        "P1": 15 * m,
+        "P2": 15 * m,
+        "P3": 15 * m,
+        "P1-SECURITY": 15 * m,
+    }
 
 
 def test_default_escalation_chain(default: Policy) -> None:
@@ -83,12 +94,14 @@ def test_default_escalation_chain(default: Policy) -> None:
         "Platform Lead / Senior Engineer",
         "Engineering Manager / CTO",
         "CEO / Executive Team",
+        "Security Team",
     ]
     assert [lv.targets for lv in levels] == [
         ("oncall",),
         ("platform_lead",),
         ("eng_manager", "cto"),
         ("executives",),
+        ("security",),
     ]
     sev = {s.name: s for s in default.severities}
 
@@ -99,12 +112,13 @@ def test_default_escalation_chain(default: Policy) -> None:
         found = {n: levels[i].when.unresolved_after_for(s) for n, s in sev.items()}
         return {n: d for n, d in found.items() if d is not None}
 
-    assert at_declare(0) == ["P1", "P2", "P3"]
-    assert at_declare(1) == ["P1", "P2"]
+    assert at_declare(0) == ["P1", "P2", "P3", "P1-SECURITY"]
+    assert at_declare(1) == ["P1", "P2", "P1-SECURITY"]
     assert after(1) == {"P3": timedelta(minutes=30)}
-    assert at_declare(2) == ["P1"]
+    assert at_declare(2) == ["P1", "P1-SECURITY"]
     assert after(2) == {"P2": timedelta(hours=1), "P3": timedelta(hours=4)}
     assert at_declare(3) == [] and after(3) == {}
+    assert at_declare(4) == ["P1-SECURITY"] and after(4) == {}
 
 
 def test_default_channels_contacts_statuses_roles(default: Policy) -> None:

@@ -336,3 +336,19 @@ def test_empty_file(tmp_path: Path) -> None:
 def test_unreadable_file_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         load_policy(tmp_path / "missing.yaml")
+
+
+def test_a_monitoring_period_needs_a_monitoring_status(tmp_path: Path) -> None:
+    text = replace("    update_every: 30m", "    update_every: 30m\n    monitor_for: 30m")
+    text += "statuses:\n  values: [investigating, fixed, resolved]\n"
+    err = only_error(tmp_path, text)
+    assert err.field == "severities[1].monitor_for"
+    assert err.line == line_of(text, "monitor_for")
+    assert 'the status "monitoring", which statuses.values lacks' in err.message
+    # With the status, the same period is fine.
+    assert load_policy(
+        write(
+            tmp_path,
+            replace("    update_every: 30m", "    update_every: 30m\n    monitor_for: 30m"),
+        )
+    )

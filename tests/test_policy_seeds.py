@@ -20,6 +20,7 @@ from bot.dryrun.simulate import Simulation, simulate
 from bot.incidents.channel_names import channel_name, is_valid_channel_name
 from bot.planning.planner import ClockState, Due, Kind, Page, Reason, next_level, plan
 from bot.policy import load_policy
+from bot.policy.durations import BusinessDelta
 from bot.policy.model import Policy, Severity
 from bot.policy.templates import PLACEHOLDERS, render
 
@@ -209,10 +210,14 @@ def test_001_severities() -> None:
     assert column(pol, "response_time") == {
         "SEV-1": 5 * M,
         "SEV-2": 30 * M,
-        "SEV-3": 2 * H,
-        "SEV-4": None,  # next business day
+        "SEV-3": 2 * H,  # in business hours
+        "SEV-4": 8 * H,  # next business day: one business day
         "SEV-1-BREACH": 5 * M,
     }
+    assert [s.name for s in pol.severities if isinstance(s.response_time, BusinessDelta)] == [
+        "SEV-3",
+        "SEV-4",
+    ]
     assert set(column(pol, "resolve_within").values()) == {None}  # none stated
     assert [s.name for s in pol.severities if s.status_page] == ["SEV-1", "SEV-2"]
     assert [s.name for s in pol.severities if s.private] == ["SEV-1-BREACH"]
@@ -352,14 +357,22 @@ def test_002_on_call_paged_for_p0_p1_then_the_leads() -> None:
         fresh = plan(state(name), pol)
         assert escalations(fresh) == {0: (timedelta(0), Reason.AT_DECLARE)}, name
         assert nag_after(fresh) == 15 * M
-    assert escalations(plan(state("P0", {0: paged(0 * M)}), pol)) == {1: (15 * M, Reason.NOT_ACKED)}
+    # The leads when on-call does not acknowledge within the severity's response time:
+    # P0 "< 5 minutes", P1 "< 15 minutes".
+    assert escalations(plan(state("P0", {0: paged(0 * M)}), pol)) == {1: (5 * M, Reason.NOT_ACKED)}
+    assert escalations(plan(state("P1", {0: paged(0 * M)}), pol)) == {1: (15 * M, Reason.NOT_ACKED)}
     assert escalations(plan(state("P0", {0: paged(0 * M, acked=2 * M)}), pol)) == {}
-    # Two ignored reminders page the next level (the bot's safety net, nag_limit 2).
+    # Two ignored reminders page the leads (the bot's safety net), never the CTO.
     ignored = state(
         "P1", {0: paged(0 * M, acked=2 * M)}, last_nag_at=T0 + 30 * M, nags_since_update=2
     )
     assert escalations(plan(ignored, pol)) == {1: (30 * M, Reason.IGNORED_NAGS)}
-    # The CTO has no automatic condition; P2 and P3 page nobody and have no reminders.
+    both = {0: paged(0 * M, acked=2 * M), 1: paged(30 * M, acked=31 * M)}
+    silent = state("P1", both, last_nag_at=T0 + 2 * H, nags_since_update=8, nag_escalations=1)
+    assert escalations(plan(silent, pol)) == {}
+    # The CTO is a judgement call: manual, no automatic condition; P2 and P3 page nobody
+    # and have no reminders.
+    assert pol.escalation.levels[2].manual
     assert pol.escalation.levels[2].when.model_dump() == {
         "at_declare": (),
         "unresolved_after": {},
@@ -371,7 +384,9 @@ def test_002_on_call_paged_for_p0_p1_then_the_leads() -> None:
 async def test_002_end_to_end_through_simulate() -> None:
     sim = await simulate(load_policy(SHIPPED["002"]), severity="P0", silent_for=H)
     assert minutes(sim, "post", "to *On-Call Engineer") == [0]
-    assert minutes(sim, "post", "to *Engineering and DevOps Leads") == [15]
+    # Not acknowledged within P0's 5 minutes; paged again for the ignored reminders.
+    assert minutes(sim, "post", "to *Engineering and DevOps Leads") == [5, 30]
+    assert not minutes(sim, "post", "to *CTO"), "the CTO is paged only by a person"
     assert minutes(sim, "post", "due a status update")[:2] == [15, 30], "every 15 minutes"
     assert sim.events[0].target == "#incident-20260115-0900"
 
@@ -431,14 +446,16 @@ def test_003_escalation_path() -> None:
     pol = policy("003")
     assert level_names(pol) == ["On-call engineer", "Team lead", "Engineering manager", "CTO"]
     # P0: on-call and team lead at once ("Escalate if P0"); the engineering manager when
-    # the team lead does not acknowledge in 15 minutes, else past the 1-hour target.
+    # the team lead does not acknowledge within P0's response time (5 minutes), else past
+    # the 1-hour target.
     assert escalations(plan(state("P0"), pol)) == {
         0: (timedelta(0), Reason.AT_DECLARE),
         1: (timedelta(0), Reason.AT_DECLARE),
         2: (H, Reason.UNRESOLVED),
     }
     unacked = {0: paged(0 * M, acked=1 * M), 1: paged(0 * M)}
-    assert escalations(plan(state("P0", unacked), pol)) == {2: (15 * M, Reason.NOT_ACKED)}
+    assert escalations(plan(state("P0", unacked), pol)) == {2: (5 * M, Reason.NOT_ACKED)}
+    assert escalations(plan(state("P1", unacked), pol)) == {2: (15 * M, Reason.NOT_ACKED)}
     acked = {0: paged(0 * M, acked=1 * M), 1: paged(0 * M, acked=2 * M)}
     assert escalations(plan(state("P0", acked), pol)) == {2: (H, Reason.UNRESOLVED)}
     assert nag_after(plan(state("P0"), pol)) == 30 * M
@@ -536,11 +553,13 @@ def test_004_escalation_immediate_30_minutes_2_hours_as_needed() -> None:
     # SEV3: a ticket, no page; escalate within 2 hours. SEV4: as needed.
     assert escalations(plan(state("SEV3"), pol)) == {1: (2 * H, Reason.UNRESOLVED)}
     assert plan(state("SEV4"), pol) == []
-    # The team lead paged and silent for 15 minutes: the engineering manager.
+    # The team lead paged and silent past SEV1's 5-minute response time: the engineering
+    # manager.
     silent = state("SEV1", {0: paged(0 * M, acked=1 * M), 1: paged(0 * M)})
-    assert escalations(plan(silent, pol)) == {2: (15 * M, Reason.NOT_ACKED)}
-    # VP Engineering and CTO: only by `/incident escalate` (or ignored reminders).
+    assert escalations(plan(silent, pol)) == {2: (5 * M, Reason.NOT_ACKED)}
+    # VP Engineering and CTO: only by a person (`/incident escalate`).
     for level in pol.escalation.levels[3:]:
+        assert level.manual
         assert level.when.at_declare == () and level.when.unresolved_after == {}
         assert level.when.not_acknowledged_within is None
 
@@ -548,6 +567,10 @@ def test_004_escalation_immediate_30_minutes_2_hours_as_needed() -> None:
 async def test_004_end_to_end_through_simulate() -> None:
     sim = await simulate(load_policy(SHIPPED["004"]), severity="SEV2", silent_for=2 * H)
     assert minutes(sim, "post", "to *On-call engineer") == [0]
-    assert minutes(sim, "post", "to *Team Lead") == [30], "SEV2: within 30 minutes"
+    # SEV2: within 30 minutes; again at +60m when two reminders went unanswered.
+    assert minutes(sim, "post", "to *Team Lead") == [30, 60]
+    # Nobody acknowledges the Team Lead's page within SEV2's 15 minutes.
+    assert minutes(sim, "post", "to *Engineering Manager") == [45]
+    assert not minutes(sim, "post", "to *VP") and not minutes(sim, "post", "to *CTO")
     assert minutes(sim, "post", "due a status update")[:1] == [30], "SEV2: every 30 minutes"
     assert sim.events[0].target == "#incident-2026-01-15-simulated-incident"  # 04:00 EST

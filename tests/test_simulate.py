@@ -30,8 +30,11 @@ async def test_default_policy_p2_follows_runbook_000() -> None:
     nags = offsets(events, "post", "due a status update")
     assert nags == [30, 60, 90, 120], "P2: every 30 minutes"
     assert offsets(events, "dm", "due a status update") == nags, "the commander gets a DM too"
-    assert offsets(events, "post", "to *Platform Lead") == [0], "P2 escalates at declaration"
-    assert offsets(events, "post", "to *Engineering Manager / CTO") == [60], "unresolved after 1h"
+    # P2 escalates at declaration; two ignored reminders page the Platform Lead again.
+    assert offsets(events, "post", "to *Platform Lead") == [0, 60]
+    # Nobody acknowledges: the Platform Lead's page outlives P2's 15-minute response time.
+    assert offsets(events, "post", "to *Engineering Manager / CTO") == [15]
+    assert offsets(events, "post", "to *CEO") == [], "a judgement call: only by a person"
 
 
 async def test_runbook_001_chain_on_the_clock(tmp_path: Path) -> None:
@@ -83,7 +86,14 @@ async def test_updates_restart_the_clock_in_a_simulation() -> None:
         updates_every=timedelta(minutes=20),
     )
     events = [e.as_dict(sim.start) for e in sim.events]
-    assert offsets(events, "post", "Simulated update") == [20, 40, 60, 80, 100, 120]
+    in_channel = [e for e in events if e["target"] != "#incidents"]
+    assert offsets(in_channel, "post", "Simulated update") == [20, 40, 60, 80, 100, 120]
+    # P2's updates are told in #incidents too (runbook 000: "Post in #incidents").
+    assert offsets(events, "post", "Simulated update") == [
+        m for m in range(20, 121, 20) for _ in "ab"
+    ]
     assert offsets(events, "post", "due a status update") == [], "updated in time: no nags"
-    # P2's unresolved-after rule still climbs: updates don't stop that clock.
-    assert offsets(events, "post", "to *Engineering Manager / CTO") == [60]
+    # Updates are not acknowledgements: the unacknowledged page still climbs at P2's
+    # 15-minute response time (and updated in time, the Platform Lead is not paged again).
+    assert offsets(events, "post", "to *Engineering Manager / CTO") == [15]
+    assert offsets(events, "post", "to *Platform Lead") == [0]

@@ -142,6 +142,8 @@ async def test_bot_removed_tells_the_commander_and_stops_recording_that_channel(
     await eventually(lambda: [m for m in slack.dms.get(alice, []) if "removed" in m.text])
     dm = next(m for m in slack.dms[alice] if "removed" in m.text)
     assert "/invite" in dm.text and ch in dm.text
+    # Written with the change, sent by the outbox: its row's key is on the message.
+    assert (dm.metadata or {}).get("event_payload", {}).get("step", "").startswith("removed:1:")
     await bot.send.event(msg(ch, "1773480800.000200", "after"), event_id="Ec")
     # A retry of the removal does not DM twice.
     await bot.send.event(

@@ -15,7 +15,7 @@ from bot.policy.model import Policy
 @dataclass
 class Event:
     at: datetime
-    action: str  # create | invite | topic | post | dm | edit | pin
+    action: str  # create | invite | topic | post | dm | edit | pin | does | refused
     target: str
     text: str = ""
     buttons: list[str] = field(default_factory=list)
@@ -52,6 +52,10 @@ class RecordingChat:
     def _log(self, action: str, target: str, text: str = "", buttons: Sequence[str] = ()) -> None:
         self.events.append(Event(self.clock.now(), action, target, text, list(buttons)))
 
+    def note(self, action: str, target: str, text: str) -> None:
+        """What a simulation's script did (`does`) or was told (`refused`), in its place."""
+        self._log(action, target, text)
+
     async def create_channel(self, name: str, *, private: bool) -> str:
         if name in self.channels.values():
             raise ChatError("name_taken")
@@ -83,6 +87,9 @@ class RecordingChat:
 
     async def pin(self, channel: str, ts: str) -> None:
         self._log("pin", self.channel_ref(channel), "the announcement")
+
+    async def archive(self, channel: str) -> None:
+        self._log("archive", self.channel_ref(channel))
 
     async def find_posted(self, channel: str, step: str, since: float) -> str | None:
         return None  # a dry run never crashes half way

@@ -3,10 +3,11 @@
 Slack accepts a channel name of 1-80 characters, lowercase ``a-z``, ``0-9``, ``-``
 and ``_``, not only punctuation (``conversations.create`` answers
 ``invalid_name_*`` otherwise). Everything here returns such a name, whatever the
-title: accents are stripped (``é`` -> ``e``), other characters become ``-``, and
-an empty slug (emoji-only, CJK-only, punctuation-only titles) is dropped or
-replaced by ``incident``; the date in the pattern and ``with_suffix`` keep names
-unique.
+title: accents are stripped (``é`` -> ``e``), letters of other scripts are
+transliterated by Unidecode (``Сбой оплаты`` -> ``sboi-oplaty``, ``決済障害`` ->
+``jue-ji-zhang-hai``), other characters become ``-``, and an empty slug
+(emoji-only, punctuation-only titles) is dropped or replaced by ``incident``;
+the date in the pattern and ``with_suffix`` keep names unique.
 
 No Slack imports, no I/O.
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+
+from unidecode import unidecode
 
 __all__ = [
     "FALLBACK_SLUG",
@@ -61,6 +64,9 @@ def _ascii(text: str, keep: str) -> str:
     """Fold to lowercase ASCII; each run of characters outside ``a-z0-9`` + keep -> ``-``."""
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     text = "".join(c for c in text if not unicodedata.combining(c)).translate(_TRANSLIT)
+    # Other scripts (Cyrillic, CJK, Greek, ...) by a kept table, not by hand; what it
+    # cannot spell (emoji) it drops.
+    text = unidecode(text, errors="ignore").lower()
     return re.sub(rf"[^a-z0-9{re.escape(keep)}]+", "-", text)
 
 

@@ -21,6 +21,7 @@ class Control(StrEnum):
     ESCALATE = "escalate"
     RESOLVE = "resolve"
     SNOOZE = "snooze"
+    ACKNOWLEDGE = "acknowledge"  # on a page's mention and DMs
 
 
 INCIDENT_CONTROLS = (
@@ -83,6 +84,10 @@ class Chat(Protocol):
         ...
 
     async def pin(self, channel: str, ts: str) -> None: ...
+
+    async def archive(self, channel: str) -> None:
+        """Archive a channel (the public one an incident left for a private one)."""
+        ...
 
     async def find_posted(self, channel: str, step: str, since: float) -> str | None:
         """The ts of a message carrying `step`, posted in `channel` (or the DM with a user)

@@ -1,6 +1,7 @@
 """The checks before a change: the incident is still open, and the policy it started
-with grants the action to the user (as commander, role holder, contact or member of a
-user group; the groups are asked for only when nothing else grants it)."""
+with grants the action to the user (as commander, role holder, contact, member of a
+user group or of the incident channel; Slack is asked for groups and channel members
+only when nothing else grants it)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,13 @@ ACTION_WORDS = {
 
 
 def _grant_words(g: Grant) -> str:
-    return {"anyone": "anyone", "commander": "the commander"}.get(
+    fixed = {
+        "anyone": "anyone",
+        "commander": "the commander",
+        "roles": "role holders",
+        "members": "members of the incident channel",
+    }
+    return fixed.get(
         g.kind, f"the {g.name.replace('_', ' ')}" if g.kind == "role" else f"`{g.name}`"
     )
 
@@ -54,8 +61,20 @@ class Checks:
                         groups.append(contact.usergroup)
                 except ChatError as e:
                     log.warning("permission check: group %s unreadable: %s", grant.name, e.code)
+        # And who is in the incident channel, when a grant names its members.
+        member = False
+        if incident.channel_id and any(g.kind == "members" for g in pol.permissions.grants(action)):
+            try:
+                member = user in await self.chat.channel_members(incident.channel_id)
+            except ChatError as e:
+                log.warning("permission check: channel members unreadable: %s", e.code)
         return pol.allows(
-            action, user, commander=incident.commander_id, roles=roles, usergroups=groups
+            action,
+            user,
+            commander=incident.commander_id,
+            roles=roles,
+            usergroups=groups,
+            member=member,
         )
 
     async def check(self, incident: Incident, user: str, action: PolicyAction) -> None:

@@ -18,20 +18,24 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.incidents import monitoring
+from bot.incidents.acks import acknowledge
 from bot.incidents.chat import Chat, Message, step_key
 from bot.incidents.checks import Checks
 from bot.incidents.errors import (
     FinalStatus,
-    IncidentClosed,
     MissingText,
     NothingToDo,
+    NotYet,
 )
 from bot.incidents.escalation import Escalations
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
-from bot.incidents.policy_words import role_named, severity_named, status_named
+from bot.incidents.policy_words import level_named, role_named, status_named
+from bot.incidents.severity_change import SeverityChange
+from bot.incidents.summary import Summaries
 from bot.incidents.timeline import TimelineKind, new_entry
-from bot.incidents.values import fmt_time, incident_values
+from bot.incidents.values import fmt_time, incident_values, mentions
 from bot.planning import due_jobs
 from bot.policy.durations import format_duration
 from bot.policy.model import Policy
@@ -39,7 +43,7 @@ from bot.policy.permissions import Action as PolicyAction
 from bot.policy.templates import render
 from bot.store import jobs
 from bot.store.repo import Store
-from bot.store.tables import Incident, Participant
+from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,10 @@ class Controls:
         self.escalations = escalations
         self.outbox = outbox
         self.checks = Checks(store, chat, policy)
+        self.summaries = Summaries(store, chat, policy, outbox)
+        self.severity_change = SeverityChange(
+            store, chat, policy, clock, outbox, self._tell, escalations.oncall
+        )
 
     async def check(self, incident: Incident, user: str, action: PolicyAction) -> None:
         """Refuse (IncidentClosed, NotAllowed) unless `user` may do `action` now."""
@@ -120,6 +128,8 @@ class Controls:
         channel = incident.channel_id
         step = f"tl:{entry_id}"
         priority = rank(pol, incident)
+        # Every change shows in the pinned summary and the topic.
+        await self.summaries.refresh(s, pol, incident, step)
         if channel and invite:
             await self.outbox.invite(
                 s,
@@ -157,10 +167,16 @@ class Controls:
             )
         pol = await self.policy.of(incident)
         new_status = status_named(pol, status) if status else None
+        if new_status == pol.statuses.final:
+            raise FinalStatus(
+                f"`{new_status}` is not an update status: to close {incident.number} use "
+                "`/incident resolve <summary>` (or the Resolve button)."
+            )
         now = self.clock.now()
 
         def apply(inc: Incident) -> None:
             if new_status:
+                monitoring.track(pol, inc, new_status, now)
                 inc.status = new_status
             inc.last_update_at = now
             inc.nags_since_update = inc.nag_escalations = 0
@@ -179,7 +195,13 @@ class Controls:
             values["update"] = self.chat.literal(text)
             values["now"] = fmt_time(now, pol.timezone)
             values["update_number"] = str(number)
-            return [("", render(pol.templates.update, values))]
+            posted = render(pol.templates.update, values)
+            said: Said = [("", posted)]
+            sev = pol.severity(inc.severity)
+            if sev and sev.broadcast_updates and pol.channel.announce and not inc.private:
+                # The policy has this severity's updates told outside the channel too.
+                said.append((pol.channel.announce, f"{posted}\n_Follow it in {values['channel']}_"))
+            return said
 
         return await self._change(
             incident, user, TimelineKind.UPDATE, text, apply, data=change, say=say
@@ -191,8 +213,10 @@ class Controls:
         new = status_named(pol, status)
         if new == pol.statuses.final:
             raise FinalStatus("To close the incident use `/incident resolve <summary>`.")
+        now = self.clock.now()
 
         def apply(inc: Incident) -> None:
+            monitoring.track(pol, inc, new, now)
             inc.status = new
 
         old = incident.status
@@ -209,66 +233,13 @@ class Controls:
         )
 
     async def set_severity(self, incident: Incident, user: str, severity: str) -> Incident:
+        """The new severity's set-up applied (bot/incidents/severity_change.py)."""
         await self.checks.check(incident, user, "severity")
-        sev = severity_named(await self.policy.of(incident), severity)
-        if sev.name == incident.severity:
-            raise NothingToDo(f"{incident.number} is already {sev.name}.", field="severity")
-        now = self.clock.now()
-        old = incident.severity
-
-        def apply(inc: Incident) -> None:
-            inc.severity, inc.severity_since = sev.name, now
-
-        cadence = format_duration(sev.update_every) if sev.update_every else "as needed"
-        line = (
-            f"Severity: *{old}* → *{sev.name}* ({sev.label}) by "
-            f"{self.chat.user_ref(user)}. Updates now every {cadence}; "
-            "escalation re-planned."
-        )
-        return await self._change(
-            incident,
-            user,
-            TimelineKind.SEVERITY,
-            f"Severity {old} → {sev.name}",
-            apply,
-            say=lambda _: [("", line)],
-        )
+        return await self.severity_change.run(incident, user, severity)
 
     async def ack(self, incident: Incident, user: str) -> int:
-        if incident.resolved_at is not None:
-            raise IncidentClosed(f"{incident.number} is resolved: nothing to acknowledge.")
-        now = self.clock.now()
-        pol = await self.policy.of(incident)
-        async with self.store.session() as s:
-            open_pages = [p for p in await jobs.pages_of(s, incident.id) if p.acked_at is None]
-            if not open_pages:
-                raise NothingToDo(
-                    f"Nothing to acknowledge in {incident.number}: no page "
-                    "is waiting for an answer."
-                )
-            for p in open_pages:
-                p.acked_at, p.acked_by = now, user
-                s.add(p)
-            inc = await s.get(Incident, incident.id)
-            assert inc is not None
-            inc.acknowledged_at = inc.acknowledged_at or now
-            levels = pol.escalation.levels
-            names = ", ".join(levels[p.level].name for p in open_pages if p.level < len(levels))
-            entry = new_entry(inc.id, TimelineKind.ACK, now, f"Acknowledged: {names}", author=user)
-            s.add(entry)
-            await s.flush()
-            await due_jobs.replan(s, inc, pol, now)
-            # Acknowledged in Slack: acknowledged at the paging services too.
-            acked = [p.level for p in open_pages]
-            await self.escalations.alerts.send(s, pol, inc, acked, "acknowledge")
-            line = (
-                f":white_check_mark: {self.chat.user_ref(user)} acknowledged "
-                f"({names}); that escalation timer stopped."
-            )
-            await self._tell(s, pol, inc, entry.id, [("", line)])
-            await s.commit()
-        self.outbox.wake()
-        return len(open_pages)
+        """Acknowledge the open pages addressed to `user`; how many (bot/incidents/acks.py)."""
+        return await acknowledge(self, incident, user)
 
     async def set_commander(self, incident: Incident, by: str, user: str) -> Incident:
         await self.checks.check(incident, by, "commander")
@@ -292,26 +263,28 @@ class Controls:
             invite=[user],
         )
 
-    async def assign_role(self, incident: Incident, by: str, role: str, user: str) -> Incident:
+    async def assign_role(
+        self, incident: Incident, by: str, role: str, user: str | Sequence[str]
+    ) -> Incident:
+        """`user`, or several people (SMEs), hold `role` from now on."""
         await self.checks.check(incident, by, "role")
         pol = await self.policy.of(incident)
         name = role_named(pol, role)
+        users = list(dict.fromkeys([user] if isinstance(user, str) else user))
         if name == "commander":
-            return await self.set_commander(incident, by, user)
+            if len(users) != 1:
+                raise MissingText("An incident has one commander: `/incident commander @person`.")
+            return await self.set_commander(incident, by, users[0])
         now = self.clock.now()
         async with self.store.session() as s:
-            row = await self.store.role_row(s, incident.id, name)
-            if row is None:
-                row = Participant(incident_id=incident.id, role=name, user_id=user, assigned_at=now)
-            else:
-                row.user_id, row.assigned_at = user, now
-            s.add(row)
-            who = self.chat.user_ref(user)
+            await self.store.set_role(s, incident.id, name, users, now)
+            who = mentions(self.chat, users)
             entry = new_entry(incident.id, TimelineKind.ROLE, now, f"{name}: {who}", author=by)
             s.add(entry)
             await s.flush()
-            line = f"{who} is now *{name}* (assigned by {self.chat.user_ref(by)})."
-            await self._tell(s, pol, incident, entry.id, [("", line)], invite=[user])
+            are = "is" if len(users) == 1 else "are"
+            line = f"{who} {are} now *{name}* (assigned by {self.chat.user_ref(by)})."
+            await self._tell(s, pol, incident, entry.id, [("", line)], invite=users)
             await s.commit()
         self.outbox.wake()
         return incident
@@ -324,9 +297,15 @@ class Controls:
             s.add(new_entry(incident.id, TimelineKind.NOTE, self.clock.now(), text, author=user))
             await s.commit()
 
-    async def escalate(self, incident: Incident, user: str, reason: str | None) -> str:
+    async def escalate(
+        self, incident: Incident, user: str, reason: str | None, level: str | None = None
+    ) -> str:
+        """Page `level` (by name), or the next level not paged yet."""
         await self.checks.check(incident, user, "escalate")
-        level = await self.escalations.escalate_now(incident.id, by=user, reason=reason)
+        index = level_named(await self.policy.of(incident), level) if level else None
+        level = await self.escalations.escalate_now(
+            incident.id, by=user, reason=reason, level=index
+        )
         if level is None:
             raise NothingToDo(
                 f"Every level of the escalation chain has been paged for "
@@ -352,16 +331,20 @@ class Controls:
 
     async def resolve(self, incident: Incident, user: str, summary: str) -> Incident:
         await self.checks.check(incident, user, "resolve")
-        summary = summary.strip()
+        sure, summary = monitoring.confirmed(summary)
         if not summary:
             raise MissingText(
                 "Resolving needs a summary: `/incident resolve <what fixed it>`.", field="summary"
             )
         pol = await self.policy.of(incident)
         now = self.clock.now()
+        early = None if sure else monitoring.too_early(pol, incident, now)
+        if early:
+            raise NotYet(early, field="summary")
 
         def apply(inc: Incident) -> None:
             inc.resolved_at, inc.summary, inc.status = now, summary, pol.statuses.final
+            inc.monitoring_since = None
 
         roles = await self.store.roles(incident.id)
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
-from bot.incidents.chat import Chat, ChatError, Message
+from bot.incidents.chat import Chat, Message, step_key
 from bot.incidents.errors import MissingText, NotInIncidentChannel
 from bot.incidents.outbox import Outbox
 from bot.incidents.policy_book import PolicyBook
@@ -62,6 +62,7 @@ class Incidents:
         # False in a web process: a declaration's set-up is left to a worker's scheduler.
         self.sets_up = True
         self.writer = IncidentWriter(store)
+        self.outbox = outbox
         self.setup = ChannelSetUp(store, chat, policy, outbox)
 
     # -- declare -------------------------------------------------------------------
@@ -216,6 +217,12 @@ class Incidents:
         if incident is None or incident.bot_removed_at is not None:
             return None
         now = self.clock.now()
+        who = f" by {self.chat.user_ref(by)}" if by else ""
+        text = (
+            f"I was removed from {self.chat.channel_ref(channel_id)} ({incident.number}){who}, "
+            "so I stopped recording its timeline. Reminders and escalations still reach you "
+            "here. Invite me back with `/invite @incident-bot` to resume recording."
+        )
         async with self.store.session() as s:
             inc = await s.get(Incident, incident.id)
             assert inc is not None
@@ -230,17 +237,15 @@ class Incidents:
                     author=by,
                 )
             )
+            # The commander is told with the change: a crash in between loses neither.
+            await self.outbox.post(
+                s,
+                incident.commander_id,
+                Message(text=text, incident_id=incident.id),
+                key=step_key(f"removed:{incident.id}", incident.commander_id),
+            )
             await s.commit()
-        who = f" by {self.chat.user_ref(by)}" if by else ""
-        text = (
-            f"I was removed from {self.chat.channel_ref(channel_id)} ({incident.number}){who}, "
-            "so I stopped recording its timeline. Reminders and escalations still reach you "
-            "here. Invite me back with `/invite @incident-bot` to resume recording."
-        )
-        try:
-            await self.chat.post(incident.commander_id, Message(text=text, incident_id=incident.id))
-        except ChatError as e:
-            log.warning("could not tell the commander of %s: %s", incident.number, e.code)
+        self.outbox.wake()
         return inc
 
     # -- queries -------------------------------------------------------------------

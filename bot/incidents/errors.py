@@ -47,6 +47,12 @@ class UnknownRole(IncidentError):
     """The policy declares no such role."""
 
 
+class UnknownLevel(IncidentError):
+    """The escalation chain has no level by that name."""
+
+    field = "level"
+
+
 class FinalStatus(IncidentError):
     """The final status is reached by resolving (with a summary), not by setting it."""
 
@@ -55,6 +61,11 @@ class FinalStatus(IncidentError):
 
 class MissingText(IncidentError):
     """A verb that needs text (a title, an update, a note, a summary) got none."""
+
+
+class NotYet(IncidentError):
+    """The policy asks to wait first (a monitoring period before resolving); the message
+    says how to go ahead anyway."""
 
 
 class NothingToDo(IncidentError):

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.incidents import paging_targets
 from bot.incidents.alerts import Alerts
-from bot.incidents.chat import Chat, ChatError, Message, step_key
+from bot.incidents.chat import Chat, Control, Message, step_key
 from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import Outbox, rank
+from bot.incidents.paging_targets import Targets
 from bot.incidents.policy_book import PolicyBook
+from bot.incidents.summary import Summaries
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import incident_values
 from bot.planning import due_jobs
@@ -39,16 +41,13 @@ REASON_TEXT = {
 REPORT = "Escalation problems"
 
 
-@dataclass
-class Targets:
-    users: list[str] = field(default_factory=list)
-    channels: list[str] = field(default_factory=list)
-    mentions: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    # Contact key -> the member on call there at the moment of the page (kept with it).
-    on_call: dict[str, str] = field(default_factory=dict)
-    # Keys of paging-service contacts (PagerDuty, Opsgenie), alerted beside the page.
-    services: list[str] = field(default_factory=list)
+def reason_text(incident: Incident, reason: Reason) -> str:
+    """Why a level is paged, saying what happened: a level paged "at declaration" for a
+    severity the incident was changed to is paged because of that change."""
+    since = incident.severity_since
+    if reason is Reason.AT_DECLARE and since is not None and since > incident.declared_at:
+        return f"severity raised to {incident.severity}"
+    return REASON_TEXT[reason]
 
 
 class Escalations:
@@ -62,18 +61,22 @@ class Escalations:
         self.outbox = outbox
         self.oncall = OnCallBook(store, clock)
         self.alerts = Alerts(outbox)
+        self.summaries = Summaries(store, chat, policy, outbox)
 
     async def escalate_now(
-        self, incident_id: int, *, by: str | None, reason: str | None
+        self, incident_id: int, *, by: str | None, reason: str | None, level: int | None = None
     ) -> str | None:
-        """`/incident escalate`: page the first level not paged yet; None if none is left."""
+        """`/incident escalate`: page `level` (a person may page any level, a manual one
+        too, again if it was paged), by default the first level not paged yet; None if
+        none is left."""
         async with self.store.session() as s:
             incident = await s.get(Incident, incident_id)
             if incident is None:
                 return None
             state = due_jobs.clock_state(incident, await jobs.pages_of(s, incident_id))
         pol = await self.policy.of(incident)
-        level = next_level(state, pol)
+        if level is None:
+            level = next_level(state, pol)
         if level is None:
             return None
         await self.page(incident_id, level, Reason.MANUAL, by=by, note=reason)
@@ -105,15 +108,18 @@ class Escalations:
         level = pol.escalation.levels[level_index]
         now = when or self.clock.now()
         # Reads only (group members, who is on call now), before the transaction.
-        targets = await self._targets(pol, level, now)
+        targets = await paging_targets.resolve(
+            self.chat, pol, level, at=now, on_call=self.oncall.paged
+        )
         # Read before the transaction: a session waiting for a second connection while it
         # holds one is how a busy pool deadlocks.
         roles = await self.store.roles(incident_id)
-        why = REASON_TEXT[reason] + (f": {note}" if note else "")
+        why = reason_text(incident, reason) + (f": {note}" if note else "")
         async with self.store.session() as s:
             inc = await s.get(Incident, incident_id)
             assert inc is not None
             page = await jobs.page_at(s, incident_id, level_index)
+            addressed = [a.as_json() for a in targets.addressed]
             if page is None:
                 page = Page(
                     incident_id=incident_id,
@@ -121,9 +127,12 @@ class Escalations:
                     reason=reason.value,
                     first_at=now,
                     last_at=now,
+                    targets=addressed,
                 )
-            else:
+            else:  # paged again: whoever it reached, then or now, may acknowledge it
                 page.last_at = now
+                if page.targets is not None:  # None: recorded before, open to anyone
+                    page.targets = page.targets + [a for a in addressed if a not in page.targets]
             s.add(page)
             if reason is Reason.IGNORED_NAGS:
                 inc.nag_escalations += 1
@@ -146,47 +155,18 @@ class Escalations:
             await self._send(s, pol, inc, roles, level, reason, targets, note, step)
             if targets.services:  # once per incident and level (keyed so), never again
                 await self.alerts.send(s, pol, inc, [level_index], "trigger")
+            await self.summaries.refresh(s, pol, inc, step)  # the page shows in the summary
             await due_jobs.finish(s, job_id, now)
             await due_jobs.replan(s, inc, pol, now)
             await s.commit()
         self.outbox.wake()
-
-    async def _targets(self, pol: Policy, level: Level, now: datetime) -> Targets:
-        t = Targets()
-        for key in level.targets:
-            contact = pol.contacts[key]
-            if contact.schedule:
-                user = await self.oncall.paged(pol, contact, now)
-                if user is None:
-                    t.problems.append(f"nobody is on call in `{key}` right now")
-                    continue
-                t.on_call[key] = user
-                t.users.append(user)
-                t.mentions.append(self.chat.user_ref(user))
-            elif contact.pagerduty or contact.opsgenie:
-                t.services.append(key)
-                t.mentions.append(f"{'PagerDuty' if contact.pagerduty else 'Opsgenie'} `{key}`")
-            elif contact.user:
-                t.users.append(contact.user)
-                t.mentions.append(self.chat.user_ref(contact.user))
-            elif contact.usergroup:
-                t.mentions.append(self.chat.group_ref(contact.usergroup))
-                try:
-                    t.users += await self.chat.group_members(contact.usergroup)
-                except ChatError as e:
-                    t.problems.append(f"could not read the members of `{key}`: `{e.code}`")
-            elif contact.channel:
-                t.channels.append(contact.channel)
-                t.mentions.append(self.chat.channel_ref(contact.channel))
-        t.users = list(dict.fromkeys(t.users))
-        return t
 
     async def _send(
         self,
         s: AsyncSession,
         pol: Policy,
         incident: Incident,
-        roles: dict[str, str],
+        roles: dict[str, list[str]],
         level: Level,
         reason: Reason,
         t: Targets,
@@ -197,18 +177,28 @@ class Escalations:
         channel = incident.channel_id
         priority = rank(pol, incident)
 
-        async def post(where: str, text: str, problem: str | None = None) -> None:
-            message = Message(text=text, incident_id=incident.id)
+        async def post(
+            where: str, text: str, problem: str | None = None, *, ack: bool = False
+        ) -> None:
+            # The page's mention and DMs carry Acknowledge.
+            controls = (Control.ACKNOWLEDGE,) if ack else ()
+            message = Message(text=text, incident_id=incident.id, controls=controls)
             key = step_key(step, where)
             await self.outbox.post(
-                s, where, message, key=key, priority=priority, problem=problem, report=REPORT
+                s,
+                where,
+                message,
+                key=key,
+                priority=priority,
+                problem=problem,
+                report=REPORT,
             )
 
         values = incident_values(pol, incident, self.chat, roles)
         values.update(
             level=level.name,
             targets=", ".join(t.mentions) or "-",
-            reason=REASON_TEXT[reason] + (f": {self.chat.literal(note)}" if note else ""),
+            reason=reason_text(incident, reason) + (f": {self.chat.literal(note)}" if note else ""),
         )
         if t.users:
             await self.outbox.invite(
@@ -220,13 +210,10 @@ class Escalations:
                 priority=priority,
                 report=REPORT,
             )
-        await post(channel, render(pol.templates.escalation, values))
-        dm = (
-            f"You are paged for {incident.number} ({incident.severity}) as *{level.name}*: "
-            f"{values['reason']}. Join {self.chat.channel_ref(channel)}."
-        )
+        await post(channel, render(pol.templates.escalation, values), ack=True)
         for user in t.users:
-            await post(user, dm, f"could not DM {self.chat.user_ref(user)}")
+            dm = page_dm(pol, incident, values, level, t, user, self.chat.channel_ref(channel))
+            await post(user, dm, f"could not DM {self.chat.user_ref(user)}", ack=True)
         for target in t.channels:
             # A private incident's title stays inside it; the target still learns it is needed.
             what = "a private incident" if incident.private else f"*{values['title']}*"
@@ -238,3 +225,25 @@ class Escalations:
             )
         if t.problems:  # known now (a user group unreadable): said with the page
             await post(channel, f"{REPORT}:\n" + "\n".join(f"• {p}" for p in t.problems))
+
+
+def page_dm(
+    pol: Policy,
+    incident: Incident,
+    values: dict[str, str],
+    level: Level,
+    targets: Targets,
+    user: str,
+    channel_link: str,
+) -> str:
+    """A page's DM: what the incident is, why this person is paged, and where to go."""
+    sev = pol.severity(incident.severity)
+    label = f"{incident.severity} - {sev.label}" if sev else incident.severity
+    lines = [
+        f":rotating_light: You are paged for {incident.number} *{values['title']}* ({label}).",
+        f"*Impact:* {sev.impact}" if sev else "",
+        f"*Why you:* paged as *{level.name}* (through `{targets.why(user)}`): {values['reason']}.",
+        f"*Join:* {channel_link}, and press Acknowledge (or `/incident ack` there) "
+        "to stop the escalation timer.",
+    ]
+    return "\n".join(line for line in lines if line)

@@ -31,6 +31,7 @@ class Op(StrEnum):
     USERGROUP = "usergroup"  # set a user group's members (an on-call schedule's)
     PAGERDUTY = "pagerduty"  # an Events API v2 event (bot/incidents/alerts.py)
     OPSGENIE = "opsgenie"  # an Alert API call
+    ARCHIVE = "archive"
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -125,18 +126,21 @@ class Outbox:
         priority: int = 100,
         then: str | None = None,
         render: str | None = None,
+        args: dict[str, Any] | None = None,
         problem: str | None = None,
         report: str | None = None,
         only_while: str | None = None,
     ) -> OutboxRow | None:
         """A message to a channel or a person (a user id: a DM). `then` names a hook run
         in the transaction that marks it delivered (e.g. store the announcement's ts);
-        `render` names a renderer that makes the message at delivery time instead."""
+        `render` names a renderer that makes the message at delivery time instead (from
+        `args`; `message` is what the row shows meanwhile)."""
         payload: dict[str, Any] = {"message": message_payload(message)}
         if then:
             payload["then"] = then
         if render:
             payload["render"] = render
+            payload["args"] = args or {}
         if problem and report:
             payload.update(problem=problem, report=report)
         if only_while:
@@ -220,13 +224,19 @@ class Outbox:
         priority: int = 100,
         report: str | None = None,
         lane: str | None = None,
+        render: str | None = None,
+        args: dict[str, Any] | None = None,
     ) -> OutboxRow | None:
+        """Set a channel's topic; with `render`, the topic is the text its renderer makes
+        at delivery time, and pending refreshes of one channel's topic coalesce."""
         # Slack refuses a topic over 250 characters.
         payload: dict[str, Any] = {"topic": topic[:250]}
         if report:
             payload.update(report=report, problem="could not set the topic")
         if lane:
             payload["to"] = channel
+        if render:
+            payload.update(render=render, args=args or {})
         return await self._add(
             s,
             Op.TOPIC,
@@ -235,6 +245,7 @@ class Outbox:
             payload,
             incident_id=incident_id,
             priority=priority,
+            coalesce=f"topic:{channel}" if render else None,
         )
 
     async def usergroup(
@@ -288,4 +299,23 @@ class Outbox:
             payload,
             incident_id=incident_id,
             priority=priority,
+        )
+
+    async def archive(
+        self,
+        s: AsyncSession,
+        channel: str,
+        *,
+        key: str,
+        incident_id: int | None,
+        priority: int = 100,
+        report: str | None = None,
+    ) -> OutboxRow | None:
+        """Archive a channel, after the rows written to it before (its pointer post); a
+        refusal is reported in the incident's channel of then (delivery_problems.py)."""
+        payload: dict[str, Any] = {}
+        if report:
+            payload.update(report=report, problem="could not archive the old channel")
+        return await self._add(
+            s, Op.ARCHIVE, channel, key, payload, incident_id=incident_id, priority=priority
         )

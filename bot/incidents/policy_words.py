@@ -1,10 +1,10 @@
-"""A severity, status or role read from what a user typed: one matcher each (the
+"""A severity, status, role or escalation level read from what a user typed: one matcher each (the
 policy's, which ignores case, spaces, `-` and `_`), and one refusal saying what would
 work. Declare, the controls and the modals all come through here."""
 
 from __future__ import annotations
 
-from bot.incidents.errors import UnknownRole, UnknownSeverity, UnknownStatus
+from bot.incidents.errors import UnknownLevel, UnknownRole, UnknownSeverity, UnknownStatus
 from bot.policy.model import Policy, Severity
 
 
@@ -30,3 +30,13 @@ def role_named(policy: Policy, name: str) -> str:
         roles = ", ".join(f"`{r}`" for r in policy.roles)
         raise UnknownRole(f"Unknown role `{name}`. Roles: {roles}.")
     return role
+
+
+def level_named(policy: Policy, name: str) -> int:
+    """An escalation level by its name, or one part of a name like "Engineering
+    Manager / CTO"; its index in the chain."""
+    index = policy.escalation.level_index(name)
+    if index is None:
+        names = ", ".join(f"`{lv.name}`" for lv in policy.escalation.levels) or "none"
+        raise UnknownLevel(f"No escalation level is named `{name}`. Levels: {names}.")
+    return index

@@ -12,6 +12,7 @@ from bot.incidents.policy_book import PolicyBook
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.incidents.values import incident_values
 from bot.planning import due_jobs
+from bot.policy.durations import format_duration
 from bot.policy.templates import render
 from bot.store.repo import Store
 from bot.store.tables import Incident
@@ -70,6 +71,46 @@ class Nags:
                     key=step_key(step, where),
                     priority=rank(pol, inc),
                     only_while=WHILE_OPEN,  # resolved meanwhile: a reminder is noise
+                )
+            await due_jobs.finish(s, job_id, now)
+            await due_jobs.replan(s, inc, pol, now)
+            await s.commit()
+        self.outbox.wake()
+
+    async def monitoring_over(self, incident_id: int, *, job_id: int | None = None) -> None:
+        """The policy's monitoring period is over: ask the commander, in the channel and
+        by DM, whether to resolve (the Resolve button opens the resolve modal)."""
+        incident = await self.store.get(incident_id)
+        if incident is None or incident.channel_id is None:
+            return
+        pol = await self.policy.of(incident)
+        sev = pol.severity(incident.severity)
+        period = format_duration(sev.monitor_for) if sev and sev.monitor_for else "its period"
+        now = self.clock.now()
+        async with self.store.session() as s:
+            inc = await s.get(Incident, incident_id)
+            assert inc is not None
+            who = self.chat.user_ref(inc.commander_id)
+            entry = new_entry(
+                incident_id, TimelineKind.NAG, now, f"Monitoring for {period} is over: asked {who}"
+            )
+            s.add(entry)
+            await s.flush()
+            text = (
+                f"{who}, {inc.number} has been in *monitoring* for {period}, as the policy "
+                "asks. If everything is normal, resolve it."
+            )
+            step = f"job:{job_id}" if job_id is not None else f"monitored:{entry.id}"
+            for where in (inc.channel_id, inc.commander_id):
+                if where is None:
+                    continue
+                await self.outbox.post(
+                    s,
+                    where,
+                    Message(text=text, incident_id=incident_id, controls=(Control.RESOLVE,)),
+                    key=step_key(step, where),
+                    priority=rank(pol, inc),
+                    only_while=WHILE_OPEN,
                 )
             await due_jobs.finish(s, job_id, now)
             await due_jobs.replan(s, inc, pol, now)

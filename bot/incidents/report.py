@@ -119,7 +119,7 @@ class Reports:
         values = incident_values(policy, incident, self.refs, roles)
         people = {
             incident.commander_id,
-            *roles.values(),
+            *(u for held in roles.values() for u in held),
             *(e.author_id for e in entries if e.author_id and e.author_id[0] in "UW"),
         }
         values["participants"] = ", ".join(self.refs.user_ref(u) for u in sorted(people))

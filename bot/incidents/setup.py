@@ -16,13 +16,19 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.incidents.channel_names import channel_name, with_suffix
-from bot.incidents.chat import INCIDENT_CONTROLS, Chat, ChatError, Message, step_key
+from bot.incidents.chat import Chat, ChatError, Message, step_key
+from bot.incidents.invitees import severity_invitees
 from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import ANNOUNCED, Outbox, rank
 from bot.incidents.policy_book import PolicyBook
-from bot.incidents.values import incident_values
-from bot.policy.model import Severity
-from bot.policy.templates import render
+from bot.incidents.summary import (
+    SummaryState,
+    announcement_key,
+    summary_message,
+    topic_lane,
+    topic_text,
+)
+from bot.policy.model import Contact, Severity
 from bot.store.repo import Store
 from bot.store.tables import Incident, OutboxRow
 
@@ -75,11 +81,7 @@ class ChannelSetUp:
 
         invitees, problems = await self._invitees(sev, incident.commander_id)
         outcome.problems += problems
-        values = incident_values(pol, incident, self.chat, await self.store.roles(incident.id))
-        text = render(pol.templates.announcement, values)
-        if sev.checklist and "{checklist}" not in pol.templates.announcement:
-            # The immediate actions ride in the pinned announcement: one post, one pin.
-            text += "\n\n*Immediate actions*\n" + "\n".join(f"• {s}" for s in sev.checklist)
+        state = SummaryState(pol, incident, await self.store.roles(incident.id))
         priority = rank(pol, incident)
         # The rest is outbox rows, in one transaction, keyed by the step: a set-up run
         # again writes none twice. The announcement, then its pin, in the channel's own
@@ -100,24 +102,21 @@ class ChannelSetUp:
                 await self.outbox.topic(
                     s,
                     channel_id,
-                    render(pol.channel.topic, values),
+                    topic_text(state, self.chat),
                     key=step_key(step, channel_id, "topic"),
                     incident_id=incident.id,
                     priority=priority,
                     report=REPORT,
-                    lane=f"{channel_id}:topic",
+                    lane=topic_lane(channel_id),
                 )
-            announcement = step_key(step, channel_id, "announcement")
+            announcement = announcement_key(incident.id, channel_id)
             if incident.announcement_ts is None:
+                # The live summary's first state, made now (the critical path reads
+                # nothing more); its edits are made by the same function when sent.
                 await self.outbox.post(
                     s,
                     channel_id,
-                    Message(
-                        title=f"{incident.number}: {incident.title}",
-                        text=text,
-                        incident_id=incident.id,
-                        controls=INCIDENT_CONTROLS,
-                    ),
+                    summary_message(state, self.chat),
                     key=announcement,
                     priority=priority,
                     then=ANNOUNCED,
@@ -216,25 +215,15 @@ class ChannelSetUp:
         return None
 
     async def _invitees(self, sev: Severity, commander: str) -> tuple[list[str], list[str]]:
-        users = [commander]
-        problems: list[str] = []
-        for key in sev.invite:
-            contact = self.policy.policy.contacts[key]
-            if contact.user:
-                users.append(contact.user)
-            elif contact.usergroup:
-                try:
-                    users += await self.chat.group_members(contact.usergroup)
-                except ChatError as e:
-                    problems.append(f"Could not read the members of `{key}`: `{e.code}`.")
-            elif contact.schedule and self.oncall is not None:
-                now = self.oncall.clock.now()
-                user = await self.oncall.paged(self.policy.policy, contact, now)
-                if user is None:
-                    problems.append(f"Nobody is on call in `{key}` right now to invite.")
-                else:
-                    users.append(user)
-        return list(dict.fromkeys(users)), problems
+        pol, book = self.policy.policy, self.oncall
+        if book is None:
+            return await severity_invitees(self.chat, pol, sev, commander)
+        now = book.clock.now()  # who is on call at the declaration
+
+        async def on_call(contact: Contact) -> str | None:
+            return await book.paged(pol, contact, now)
+
+        return await severity_invitees(self.chat, pol, sev, commander, on_call)
 
 
 async def record_announcement(s: AsyncSession, row: OutboxRow, result: dict[str, Any]) -> None:

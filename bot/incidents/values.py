@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -26,15 +27,16 @@ def fmt_time(when: datetime | None, tz: str) -> str:
 
 
 def incident_values(
-    policy: Policy, incident: Incident, refs: Refs, roles: dict[str, str]
+    policy: Policy, incident: Incident, refs: Refs, roles: Mapping[str, Sequence[str]]
 ) -> dict[str, str]:
+    """`roles`: each role's holders; a role of several shows as a list (`@a, @b`)."""
     sev = policy.severity(incident.severity)
     cadence = sev.update_every if sev else None
     last = incident.last_update_at or incident.declared_at
     next_update = fmt_time(last + cadence, policy.timezone) if cadence else "as needed"
     end = incident.resolved_at
     duration = format_duration(end - incident.declared_at) if end else "-"
-    people = [incident.commander_id, *roles.values()]
+    people = [incident.commander_id, *(u for held in roles.values() for u in held)]
     values = {
         "number": incident.number,
         "title": refs.literal(incident.title),
@@ -59,11 +61,16 @@ def incident_values(
         "last_update_at": fmt_time(incident.last_update_at, policy.timezone),
         "resolved_at": fmt_time(incident.resolved_at, policy.timezone),
         "url": refs.channel_ref(incident.channel_id) if incident.channel_id else "-",
-        "roles": "\n".join(f"{r}: {refs.user_ref(u)}" for r, u in roles.items()) or "-",
+        "roles": "\n".join(f"{r}: {mentions(refs, u)}" for r, u in roles.items() if u) or "-",
     }
-    for role, user in roles.items():
-        values[f"role_{role}"] = refs.user_ref(user)
+    for role, held in roles.items():
+        values[f"role_{role}"] = mentions(refs, held)
     return values
+
+
+def mentions(refs: Refs, users: Sequence[str]) -> str:
+    """A list placeholder: `@a, @b` (empty when nobody: the template shows "-")."""
+    return ", ".join(refs.user_ref(u) for u in users)
 
 
 def _dur(value: timedelta | None, none: str) -> str:

@@ -55,6 +55,7 @@ def clock_state(incident: Incident, pages: Sequence[PageRow]) -> ClockState:
         nag_escalations=incident.nag_escalations,
         snoozed_until=incident.snoozed_until,
         pages={p.level: Page(p.first_at, p.last_at, p.acked_at) for p in pages},
+        monitoring_since=incident.monitoring_since,
     )
 
 

@@ -21,6 +21,7 @@ from bot.policy.model import Policy
 class Kind(StrEnum):
     NAG = "nag"
     ESCALATE = "escalate"
+    MONITORED = "monitored"  # the monitoring period is over: ask whether to resolve
 
 
 class Reason(StrEnum):
@@ -31,6 +32,7 @@ class Reason(StrEnum):
     IGNORED_NAGS = "ignored_nags"
     REPEAT = "repeat"
     MANUAL = "manual"
+    MONITOR_FOR = "monitor_for"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class ClockState:
     nag_escalations: int = 0  # levels paged for ignored nags since the last update
     snoozed_until: datetime | None = None
     pages: Mapping[int, Page] = field(default_factory=dict)
+    monitoring_since: datetime | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -85,23 +88,20 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
         since = max(
             t for t in (state.declared_at, state.last_update_at, state.last_nag_at) if t is not None
         )
-        due = since + sev.update_every
+        due = policy.after(since, sev.update_every)
         if state.snoozed_until is not None and state.snoozed_until > due:
             due = state.snoozed_until  # snooze delays this one nag, not the cadence
         dues.append(Due(due, Kind.NAG, None, Reason.CADENCE))
 
-    levels = policy.escalation.levels
-    unpaged = [i for i in range(len(levels)) if i not in state.pages]
+    # The monitoring period the policy asks for: at its end, the commander is asked.
+    if sev.monitor_for is not None and state.monitoring_since is not None:
+        due = state.monitoring_since + sev.monitor_for
+        dues.append(Due(due, Kind.MONITORED, None, Reason.MONITOR_FOR))
 
-    # Ignored nags: each further `nag_limit` ignored nags climb one more level.
-    limit = policy.escalation.nag_limit
-    if (
-        limit
-        and unpaged
-        and state.last_nag_at is not None
-        and state.nags_since_update >= limit * (state.nag_escalations + 1)
-    ):
-        dues.append(Due(state.last_nag_at, Kind.ESCALATE, unpaged[0], Reason.IGNORED_NAGS))
+    levels = policy.escalation.levels
+    ignored = _ignored_nags(state, policy)
+    if ignored is not None:
+        dues.append(ignored)
 
     for i, level in enumerate(levels):
         page = state.pages.get(i)
@@ -109,27 +109,43 @@ def plan(state: ClockState, policy: Policy) -> list[Due]:
             if level.repeat_every is not None and page.acked_at is None:
                 dues.append(Due(page.last_at + level.repeat_every, Kind.ESCALATE, i, Reason.REPEAT))
             continue
+        if level.manual:  # a judgement call: only a person pages it
+            continue
         when = level.when
         if when.pages_at_declare(sev):
             dues.append(Due(state.severity_since, Kind.ESCALATE, i, Reason.AT_DECLARE))
         after = when.unresolved_after_for(sev)
         if after is not None:
-            dues.append(Due(state.declared_at + after, Kind.ESCALATE, i, Reason.UNRESOLVED))
-        previous = state.pages.get(i - 1) if i > 0 else None
-        if (
-            when.not_acknowledged_within is not None
-            and previous is not None
-            and previous.acked_at is None
-        ):
             dues.append(
-                Due(
-                    previous.first_at + when.not_acknowledged_within,
-                    Kind.ESCALATE,
-                    i,
-                    Reason.NOT_ACKED,
-                )
+                Due(policy.after(state.declared_at, after), Kind.ESCALATE, i, Reason.UNRESOLVED)
             )
+        previous = state.pages.get(i - 1) if i > 0 else None
+        wait = when.ack_wait_for(sev)
+        if wait is not None and previous is not None and previous.acked_at is None:
+            due = policy.after(previous.first_at, wait)
+            dues.append(Due(due, Kind.ESCALATE, i, Reason.NOT_ACKED))
     return sorted(_earliest_per_level(dues))
+
+
+def _ignored_nags(state: ClockState, policy: Policy) -> Due | None:
+    """Missed updates: after `after` ignored reminders, page the level the policy names
+    (again, if it was paged before: the commander has gone quiet), once per silence.
+    The older `nag_limit` climbs one more level not paged yet per `nag_limit` ignored
+    reminders. Neither ever pages a manual level."""
+    esc = policy.escalation
+    if state.last_nag_at is None:
+        return None
+    level: int | None = None
+    if esc.missed_updates is not None:
+        if state.nag_escalations == 0 and state.nags_since_update >= esc.missed_updates.after:
+            level = esc.missed_updates_level
+    elif esc.nag_limit and state.nags_since_update >= esc.nag_limit * (state.nag_escalations + 1):
+        level = next(
+            (i for i, lv in enumerate(esc.levels) if i not in state.pages and not lv.manual), None
+        )
+    if level is None or esc.levels[level].manual:
+        return None
+    return Due(state.last_nag_at, Kind.ESCALATE, level, Reason.IGNORED_NAGS)
 
 
 def _earliest_per_level(dues: list[Due]) -> list[Due]:

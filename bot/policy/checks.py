@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Iterable
 from typing import get_args
 
+from .durations import BusinessDelta
 from .errors import FieldPath
 from .model import Policy
 from .permissions import Action, Grant
@@ -34,6 +35,24 @@ def cross_references(policy: Policy) -> Problems:
         *_permission_refs(policy),
         *_template_role_refs(policy),
         *schedule_refs(policy),
+        *_monitoring_refs(policy),
+        *_business_refs(policy),
+    ]
+
+
+def _monitoring_refs(policy: Policy) -> Problems:
+    """monitor_for counts from the status "monitoring": without one it could never end."""
+    if policy.status("monitoring") is not None:
+        return []
+    listed = ", ".join(policy.statuses.values)
+    return [
+        (
+            ("severities", i, "monitor_for"),
+            'counts from the status "monitoring", which statuses.values lacks '
+            f"({listed}); add it, or remove monitor_for",
+        )
+        for i, sev in enumerate(policy.severities)
+        if sev.monitor_for is not None
     ]
 
 
@@ -146,4 +165,24 @@ def _template_role_refs(policy: Policy) -> Problems:
                         line,
                     )
                 )
+    return found
+
+
+def _business_refs(policy: Policy) -> Problems:
+    """A duration "in business hours" needs the policy's business_hours."""
+    if policy.business_hours is not None:
+        return []
+    found: Problems = []
+    message = "counts business hours, but the policy declares no business_hours: add one"
+    for i, sev in enumerate(policy.severities):
+        for name in ("response_time", "update_every", "resolve_within"):
+            if isinstance(getattr(sev, name), BusinessDelta):
+                found.append((("severities", i, name), message))
+    for i, level in enumerate(policy.escalation.levels):
+        base: FieldPath = ("escalation", "levels", i, "when")
+        for sev_name, d in level.when.unresolved_after.items():
+            if isinstance(d, BusinessDelta):
+                found.append(((*base, "unresolved_after", sev_name), message))
+        if isinstance(level.when.not_acknowledged_within, BusinessDelta):
+            found.append(((*base, "not_acknowledged_within"), message))
     return found

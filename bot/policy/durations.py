@@ -1,5 +1,7 @@
 """Durations as policies write them: ``30s``, ``15m``, ``2h``, ``1d`` and combinations
-such as ``1h30m``. Nothing else is accepted, so that a typo never becomes a silent default."""
+such as ``1h30m``, optionally followed by ``in business hours`` (a `BusinessDelta`, counted
+in the policy's business hours only). Nothing else is accepted, so that a typo never
+becomes a silent default."""
 
 from __future__ import annotations
 
@@ -7,13 +9,29 @@ import json
 import re
 from datetime import timedelta
 
-__all__ = ["DURATION_HELP", "DURATION_PATTERN", "format_duration", "parse_duration"]
+__all__ = [
+    "BUSINESS_SUFFIX",
+    "DURATION_HELP",
+    "DURATION_PATTERN",
+    "BusinessDelta",
+    "format_duration",
+    "parse_duration",
+]
 
 _UNITS: tuple[tuple[str, int], ...] = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
+BUSINESS_SUFFIX = " in business hours"
+_PLAIN = r"(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?"
 #: The accepted form, as a regular expression (also used in the JSON Schema).
-DURATION_PATTERN = r"^(?=\d)(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"
-_RE = re.compile(DURATION_PATTERN)
+DURATION_PATTERN = rf"^{_PLAIN}({BUSINESS_SUFFIX})?$"
+_RE = re.compile(_PLAIN)
+
+
+class BusinessDelta(timedelta):
+    """A duration that counts business hours only (``2h in business hours``)."""
+
+    __slots__ = ()
+
 
 #: What to tell someone who wrote something else.
 DURATION_HELP = "write 30s, 15m, 2h or 1d"
@@ -37,7 +55,11 @@ def parse_duration(text: str) -> timedelta:
     """
     if not isinstance(text, str):
         raise ValueError(f"{_show(text)} is not a duration; {DURATION_HELP}")
-    match = _RE.fullmatch(text.strip())
+    plain = text.strip()
+    business = plain.endswith(BUSINESS_SUFFIX)
+    if business:
+        plain = plain[: -len(BUSINESS_SUFFIX)].strip()
+    match = _RE.fullmatch(plain)
     if match is None:
         raise ValueError(
             f"{_show(text)} is not a duration; {DURATION_HELP} (or combined, like 1h30m)"
@@ -48,7 +70,7 @@ def parse_duration(text: str) -> timedelta:
             seconds += int(group[:-1]) * size
     if seconds == 0:
         raise ValueError(f"{_show(text)} is zero; a duration must be longer than that")
-    return timedelta(seconds=seconds)
+    return BusinessDelta(seconds=seconds) if business else timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
@@ -66,4 +88,4 @@ def format_duration(value: timedelta) -> str:
         count, seconds = divmod(seconds, size)
         if count:
             parts.append(f"{count}{unit}")
-    return "".join(parts)
+    return "".join(parts) + (BUSINESS_SUFFIX if isinstance(value, BusinessDelta) else "")

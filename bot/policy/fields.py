@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from datetime import timedelta
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import (
     AfterValidator,
@@ -109,6 +109,27 @@ MaybeDuration = Annotated[
     BeforeValidator(_to_maybe_duration),
     PlainSerializer(_dump_maybe, return_type=str | None),
     WithJsonSchema({"anyOf": [_DURATION_SCHEMA, {"type": "null"}]}),
+]
+
+
+RESPONSE_TIME = "response_time"
+
+
+def _to_ack_wait(value: object) -> object:
+    return value if value == RESPONSE_TIME else _to_maybe_duration(value)
+
+
+def _dump_ack_wait(value: timedelta | str | None) -> str | None:
+    return value if isinstance(value, str) else _dump_maybe(value)
+
+
+# A level's wait for the previous level's acknowledgement: a duration, or the word
+# `response_time` (the severity's own response target), or null.
+AckWait = Annotated[
+    timedelta | Literal["response_time"] | None,
+    BeforeValidator(_to_ack_wait),
+    PlainSerializer(_dump_ack_wait, return_type=str | None),
+    WithJsonSchema({"anyOf": [_DURATION_SCHEMA, {"const": RESPONSE_TIME}, {"type": "null"}]}),
 ]
 
 

@@ -10,6 +10,7 @@ Checks that span sections (a severity, contact or role named somewhere else) run
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from .business_hours import BusinessHours
+from .durations import BusinessDelta
 from .errors import FieldPath
 from .fields import (
     Found,
@@ -81,6 +84,8 @@ class Policy(PolicyModel):
     escalation: Escalation = Field(default_factory=Escalation)
     permissions: Permissions = Field(default_factory=Permissions)
     status_page: StatusPage = Field(default_factory=StatusPage)
+    business_hours: BusinessHours | None = None
+    """When durations written ``... in business hours`` run; null: no business hours."""
     schedules: dict[Key, Schedule] = Field(default_factory=dict)
     """Key -> on-call schedule; a contact with ``schedule: <key>`` pages who is on call."""
 
@@ -145,6 +150,13 @@ class Policy(PolicyModel):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def after(self, start: datetime, duration: timedelta) -> datetime:
+        """`start` + `duration`; a duration written "in business hours" counts only those."""
+        if isinstance(duration, BusinessDelta) and self.business_hours is not None:
+            hours = self.business_hours
+            return hours.add(start, duration, hours.zone(self.timezone))
+        return start + duration
+
     def participant(self, ref: str) -> str | None:
         """A schedule participant (a member ID or a user contact's key) as a member ID."""
         contact = self.contacts.get(ref)
@@ -175,12 +187,14 @@ class Policy(PolicyModel):
         user: str,
         *,
         commander: str | None = None,
-        roles: Mapping[str, str | None] | None = None,
+        roles: Mapping[str, str | Collection[str] | None] | None = None,
         usergroups: Collection[str] = (),
+        member: bool = False,
     ) -> bool:
-        """May ``user`` (a Slack user ID) do ``action``? ``roles`` maps role -> holder;
-        ``usergroups`` are the IDs of the user groups ``user`` belongs to."""
-        holders = dict(roles or {})
+        """May ``user`` (a Slack user ID) do ``action``? ``roles`` maps role -> holder(s);
+        ``usergroups`` are the IDs of the user groups ``user`` belongs to; ``member``:
+        ``user`` is in the incident channel."""
+        holders: dict[str, str | Collection[str] | None] = dict(roles or {})
         if commander is not None:
             holders.setdefault("commander", commander)
         for grant in self.permissions.grants(action):
@@ -188,7 +202,16 @@ class Policy(PolicyModel):
                 return True
             if grant.kind == "commander" and holders.get("commander") == user:
                 return True
-            if grant.kind == "role" and holders.get(grant.name) == user:
+            held = holders.get(grant.name) if grant.kind == "role" else None
+            if held is not None and (held == user if isinstance(held, str) else user in held):
+                return True
+            if grant.kind == "roles" and any(
+                h == user if isinstance(h, str) else user in h
+                for h in holders.values()
+                if h is not None
+            ):
+                return True
+            if grant.kind == "members" and member:
                 return True
             contact = self.contacts.get(grant.name) if grant.kind == "contact" else None
             if contact is not None and (contact.user == user or contact.usergroup in usergroups):

@@ -16,19 +16,26 @@ from .fields import PolicyModel, problem, quoted
 
 @dataclass(frozen=True)
 class Grant:
-    """One entry of a permission list: anyone, the commander, a role holder, or a contact
-    (a user, or the members of a user group)."""
+    """One entry of a permission list: anyone, the commander, a role holder (of one role,
+    or of any: ``roles``), the members of the incident channel (``members``), or a
+    contact (a user, or the members of a user group)."""
 
-    kind: Literal["anyone", "commander", "role", "contact"]
+    kind: Literal["anyone", "commander", "roles", "members", "role", "contact"]
     name: str = ""
     usergroup_only: bool = False
     """Written ``usergroup:<key>``: the contact must be a user group."""
 
 
 _GRANT = re.compile(
-    r"(anyone|commander)|role:([a-z][a-z0-9_]*)|(usergroup:)?([A-Za-z0-9][A-Za-z0-9_-]*)"
+    r"(anyone|commander|roles|members)|role:([a-z][a-z0-9_]*)"
+    r"|(usergroup:)?([A-Za-z0-9][A-Za-z0-9_-]*)"
 )
-GRANT_HELP = "write commander, anyone, role:<role>, usergroup:<contact> or a contact key"
+_FIXED: dict[str, Grant] = {
+    g.kind: g for g in (Grant("anyone"), Grant("commander"), Grant("roles"), Grant("members"))
+}
+GRANT_HELP = (
+    "write commander, roles, members, anyone, role:<role>, usergroup:<contact> or a contact key"
+)
 
 
 def parse_grant(text: str) -> Grant | None:
@@ -37,7 +44,7 @@ def parse_grant(text: str) -> Grant | None:
         return None
     fixed, role, group, key = match.groups()
     if fixed:
-        return Grant("anyone" if fixed == "anyone" else "commander")
+        return _FIXED[fixed]
     if role:
         return Grant("role", role)
     return Grant("contact", key, usergroup_only=group is not None)
@@ -71,8 +78,9 @@ class Permissions(PolicyModel):
     """Hand over command."""
     role: Grants = ("commander",)
     """Assign roles."""
-    escalate: Grants = ("anyone",)
-    """Escalate to the next level now."""
+    escalate: Grants = ("commander", "roles", "members")
+    """Page a level now: by default the commander, role holders and the members of
+    the incident channel (someone outside it cannot page the executives)."""
     resolve: Grants = ("commander",)
     """Resolve the incident."""
     publish: Grants = ("commander",)

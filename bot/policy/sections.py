@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from .fields import (
+    AckWait,
     ChannelRef,
     Duration,
     Found,
@@ -139,6 +140,13 @@ class Severity(PolicyModel):
     """Contact keys (users, user groups) invited to the channel when declared."""
     checklist: tuple[str, ...] = ()
     """Immediate actions, in order."""
+    broadcast_updates: bool = False
+    """Post status updates and severity changes in the announcement channel too (never
+    for a private incident)."""
+    monitor_for: MaybeDuration = None
+    """A monitoring period before resolving ("normal for 30 minutes"): resolving sooner
+    after the status became monitoring asks for confirmation; at its end the commander
+    is asked whether to resolve. Null: none."""
 
     @property
     def keys(self) -> set[str]:
@@ -217,11 +225,24 @@ class When(PolicyModel):
     """Severities (names or aliases) paged as soon as the incident is declared."""
     unresolved_after: dict[SeverityName, Duration] = Field(default_factory=dict)
     """Severity -> page when the incident is still open this long after declaring."""
-    not_acknowledged_within: MaybeDuration = None
-    """Page when the previous level was paged and nobody acknowledged within this."""
+    not_acknowledged_within: AckWait = None
+    """Page when the previous level was paged and nobody acknowledged within this;
+    ``response_time``: within the severity's response_time."""
 
     def pages_at_declare(self, severity: Severity) -> bool:
         return any(severity.matches(name) for name in self.at_declare)
+
+    def ack_wait_for(self, severity: Severity) -> timedelta | None:
+        """How long the previous level's page may go unacknowledged at `severity`."""
+        wait = self.not_acknowledged_within
+        return severity.response_time if isinstance(wait, str) else wait
+
+    @property
+    def automatic(self) -> bool:
+        """Does any condition page the level without a person asking?"""
+        return bool(
+            self.at_declare or self.unresolved_after or self.not_acknowledged_within is not None
+        )
 
     def unresolved_after_for(self, severity: Severity) -> timedelta | None:
         return next((d for n, d in self.unresolved_after.items() if severity.matches(n)), None)
@@ -235,22 +256,66 @@ class Level(PolicyModel):
     targets: tuple[Key, ...] = Field(min_length=1)
     """Contact keys paged at this level."""
     when: When = Field(default_factory=When)
-    """No condition: reached only by /incident escalate or ignored reminders."""
+    """No condition: reached only by /incident escalate or missed updates."""
     repeat_every: MaybeDuration = None
     """Page again at this interval until someone acknowledges; null: once."""
+    manual: bool = False
+    """A judgement call (executives, legal): paged only by a person, with
+    /incident escalate; never by a condition or by missed updates."""
+
+    @model_validator(mode="after")
+    def _manual_has_no_condition(self) -> Self:
+        if self.manual and self.when.automatic:
+            message = (
+                "a manual level is paged only by a person: remove its when conditions, "
+                "or set manual: false"
+            )
+            fail([(("when",), message)], self)
+        return self
+
+
+class MissedUpdates(PolicyModel):
+    """Ignored update reminders that page a level: the commander has gone quiet."""
+
+    after: int = Field(ge=1)
+    """Reminders ignored since the last update before the level is paged."""
+    page: Text
+    """The name of the level paged (not a manual one)."""
 
 
 class Escalation(PolicyModel):
     """Who is paged, when."""
 
     nag_limit: int | None = Field(default=None, ge=1)
-    """Ignored update reminders before escalating to the next level; null: never."""
+    """Ignored update reminders before escalating to the next level not paged yet
+    (manual levels skipped); null: never. Prefer missed_updates, which names the level."""
+    missed_updates: MissedUpdates | None = None
+    """After this many ignored reminders, page this level; null: never."""
     levels: tuple[Level, ...] = ()
     """The chain, in order."""
 
+    def level_index(self, name: str) -> int | None:
+        """A level by name, ignoring case, spaces, - and _; or by one part of a name
+        written "Engineering Manager / CTO", when no other level has that part."""
+        key = normalize(name)
+        if not key:
+            return None
+        exact = [i for i, lv in enumerate(self.levels) if normalize(lv.name) == key]
+        parts = [
+            i
+            for i, lv in enumerate(self.levels)
+            if key in (normalize(p) for p in lv.name.split("/"))
+        ]
+        found = exact or parts
+        return found[0] if len(found) == 1 else None
+
+    @property
+    def missed_updates_level(self) -> int | None:
+        return self.level_index(self.missed_updates.page) if self.missed_updates else None
+
     @model_validator(mode="after")
     def _chain(self) -> Self:
-        found: list[Found] = []
+        found: list[Found] = self._missed_updates_problems()
         if self.levels and self.levels[0].when.not_acknowledged_within is not None:
             found.append(
                 (
@@ -267,6 +332,21 @@ class Escalation(PolicyModel):
         if found:
             fail(found, self)
         return self
+
+    def _missed_updates_problems(self) -> list[Found]:
+        if self.missed_updates is None:
+            return []
+        if self.nag_limit is not None:
+            return [(("nag_limit",), "give missed_updates or nag_limit, not both")]
+        names = ", ".join(lv.name for lv in self.levels if not lv.manual) or "none"
+        index = self.missed_updates_level
+        if index is None:
+            why = f'no level is named "{self.missed_updates.page}"'
+        elif self.levels[index].manual:
+            why = f'"{self.levels[index].name}" is manual: paged only by a person'
+        else:
+            return []
+        return [(("missed_updates", "page"), f"{why}; levels that may be paged: {names}")]
 
 
 class StatusPage(PolicyModel):

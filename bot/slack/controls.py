@@ -19,6 +19,7 @@ from bot.incidents.errors import (
     MissingText,
     NotAllowed,
     NothingToDo,
+    UnknownLevel,
     UnknownSeverity,
 )
 from bot.policy.durations import format_duration
@@ -29,6 +30,7 @@ from bot.slack.form import Form
 from bot.slack.ids import Action, Field, View
 from bot.slack.modals import (
     declare_modal,
+    escalate_modal,
     resolve_modal,
     severity_modal,
     snooze_modal,
@@ -140,12 +142,34 @@ async def _submit_severity(a: Asked, form: Form, ack: AsyncAck) -> None:
     return None
 
 
-# -- Escalate (no modal) -------------------------------------------------------------
+# -- Escalate ------------------------------------------------------------------------
 
 
-async def _escalate(a: Asked, form: Form, ack: AsyncAck) -> str:
-    level = await a.services.controls.escalate(a.on, a.user, "escalate button")
-    return f"Escalated {a.on.number} to {level}."
+async def _open_escalate(a: Asked) -> Block:
+    if not a.policy.escalation.levels:
+        raise NothingToDo("The policy has no escalation levels: page people in the channel.")
+    return escalate_modal(a.policy, a.on, await a.services.store.paged_levels(a.on.id))
+
+
+async def _submit_escalate(a: Asked, form: Form, ack: AsyncAck) -> None:
+    chosen = form.value(Field.LEVEL)
+    levels = a.policy.escalation.levels
+    if not chosen.isdigit() or int(chosen) >= len(levels):
+        raise UnknownLevel("Pick a level in the list.", field=Field.LEVEL)
+    await a.check()
+    reason = form.value(Field.REASON) or "escalate button"
+    # Committed (with its messages) before the modal closes.
+    await a.services.controls.escalate(a.on, a.user, reason, levels[int(chosen)].name)
+    await ack()
+    return None
+
+
+# -- Acknowledge (no modal; on a page's mention and DMs) ------------------------------
+
+
+async def _acknowledge(a: Asked, form: Form, ack: AsyncAck) -> str:
+    n = await a.services.controls.ack(a.on, a.user)
+    return f"Acknowledged {a.on.number} ({n} page{'s' if n != 1 else ''}); that timer stopped."
 
 
 # -- Resolve -------------------------------------------------------------------------
@@ -232,7 +256,8 @@ _TABLE = (
     ),
     Control(
         Action.ESCALATE, "Escalate", None, needs="escalate",
-        modal=None, field=None, opens=None, submit=_escalate, shows=chat.Control.ESCALATE,
+        modal=View.ESCALATE, field=Field.LEVEL, opens=_open_escalate,
+        submit=_submit_escalate, shows=chat.Control.ESCALATE,
     ),
     Control(
         Action.RESOLVE, "Resolve", "danger", needs="resolve",
@@ -244,6 +269,12 @@ _TABLE = (
         Action.SNOOZE, "Snooze", None, needs="update",
         modal=View.SNOOZE, field=Field.DURATION, opens=_open_snooze, submit=_submit_snooze,
         shows=chat.Control.SNOOZE,
+    ),
+    # Anyone may press it; the use case acknowledges only the pages addressed to them.
+    Control(
+        Action.ACKNOWLEDGE, "Acknowledge", "primary", needs=None,
+        modal=None, field=None, opens=None, submit=_acknowledge,
+        shows=chat.Control.ACKNOWLEDGE,
     ),
     # On the App Home. Anyone may open the form; the use case checks who may declare.
     Control(

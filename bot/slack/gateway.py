@@ -194,6 +194,13 @@ class SlackChat:
             blocks=message_blocks(message),
         )
 
+    async def archive(self, channel: str) -> None:
+        try:
+            await self._call("conversations.archive", idempotent=True, channel=channel)
+        except ChatError as e:
+            if e.code != "already_archived":  # a retry after a lost answer: done
+                raise
+
     async def find_posted(self, channel: str, step: str, since: float) -> str | None:
         try:
             if channel[:1] in {"U", "W"}:  # a DM: its conversation id first

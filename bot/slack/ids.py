@@ -15,6 +15,7 @@ class Action(StrEnum):
     RESOLVE = "incident_resolve"
     SNOOZE = "incident_snooze"
     DECLARE = "incident_declare"
+    ACKNOWLEDGE = "incident_acknowledge"
 
 
 class View(StrEnum):
@@ -24,6 +25,7 @@ class View(StrEnum):
     SEVERITY = "incident_severity_modal"
     RESOLVE = "incident_resolve_modal"
     SNOOZE = "incident_snooze_modal"
+    ESCALATE = "incident_escalate_modal"
 
 
 class Field(StrEnum):
@@ -39,6 +41,8 @@ class Field(StrEnum):
     DURATION = "duration"
     PUBLISH = "publish"
     PUBLIC_TEXT = "public_text"
+    LEVEL = "level"
+    REASON = "reason"
 
 
 class BlockId(StrEnum):

@@ -214,3 +214,33 @@ def declare_modal(policy: Policy, *, channel_id: str = "") -> Block:
         "private_metadata": channel_id,
         "blocks": blocks[:MAX_BLOCKS_VIEW],
     }
+
+
+def escalate_modal(policy: Policy, incident: Incident, paged: set[int]) -> Block:
+    """Pick the level (the next one not paged yet is chosen) and say why: the modal is
+    the confirmation, nobody is paged until it is submitted."""
+    levels = policy.escalation.levels
+    options = []
+    for i, lv in enumerate(levels):
+        notes = [n for n, on in (("paged already", i in paged), ("manual", lv.manual)) if on]
+        label = f"{lv.name} ({', '.join(notes)})" if notes else lv.name
+        options.append(option(str(i), label))
+    first = next((o for i, o in enumerate(options) if i not in paged), None)
+    select: Block = {"type": "static_select", "options": options[:100]}
+    if first is not None:
+        select["initial_option"] = first
+    return _modal(
+        View.ESCALATE,
+        "Escalate",
+        "Page now",
+        incident,
+        [
+            _input(Field.LEVEL, "Level to page", select),
+            _input(
+                Field.REASON,
+                "Why (the people paged read it)",
+                {"type": "plain_text_input", "max_length": 500},
+                optional=True,
+            ),
+        ],
+    )

@@ -15,6 +15,7 @@ at delivery), and two changes that close together have no order a reader could t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -38,6 +39,17 @@ class OutboxState(StrEnum):
 
 
 OPEN = (OutboxState.PENDING, OutboxState.CLAIMED)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A delivered row to mark done (see OutboxStore.finish)."""
+
+    row_id: int
+    now: datetime
+    result: dict[str, Any] | None
+    paced: tuple[str, Spend] | None = None
+    also: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
 async def enqueue(session: AsyncSession, row: OutboxRow) -> OutboxRow | None:
@@ -142,18 +154,24 @@ class OutboxStore:
         a post spends its pace) the conversation's new pace; `also` writes what follows
         from the delivery (a post's ts on its incident) in the same transaction, so a
         crash never keeps one without the other."""
+        await self.finish_many([Finished(row_id, now, result, paced, also)])
+
+    async def finish_many(self, rows: Sequence[Finished]) -> None:
+        """`finish` for several rows in one transaction: one commit for a handful of
+        deliveries (on SQLite writes take turns, and each commit is a turn)."""
         async with self.store.session() as s:
-            # Write first: a SQLite transaction that reads, then writes, can fail to
-            # upgrade its lock under load instead of waiting for it.
-            await s.exec(
-                update(OutboxRow)
-                .where(col(OutboxRow.id) == row_id)
-                .values(state=OutboxState.DONE, finished_at=now, result=result, error=None)
-            )
-            if paced is not None:
-                await _spend_pace(s, *paced, now)
-            if also is not None:
-                await also(s)
+            for f in rows:
+                # Write first: a SQLite transaction that reads, then writes, can fail to
+                # upgrade its lock under load instead of waiting for it.
+                await s.exec(
+                    update(OutboxRow)
+                    .where(col(OutboxRow.id) == f.row_id)
+                    .values(state=OutboxState.DONE, finished_at=f.now, result=f.result, error=None)
+                )
+                if f.paced is not None:
+                    await _spend_pace(s, *f.paced, f.now)
+                if f.also is not None:
+                    await f.also(s)
             await s.commit()
 
     async def retry(self, row_id: int, at: datetime, error: str) -> None:

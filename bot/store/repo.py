@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +16,20 @@ from bot.store.tables import (
     DueJob,
     Incident,
     JobState,
+    Page,
     Participant,
     Publication,
     TimelineEntry,
 )
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """Who acknowledged an incident's page of escalation level `level`, and when."""
+
+    level: int
+    by: str
+    at: datetime
 
 
 class Store:
@@ -108,10 +119,18 @@ class Store:
 
     # -- roles ---------------------------------------------------------------------
 
-    async def roles(self, incident_id: int) -> dict[str, str]:
+    async def roles(self, incident_id: int) -> dict[str, list[str]]:
+        """{role: its holders, in the order assigned} (a role may have several: SMEs)."""
         async with self.session() as s:
-            res = await s.exec(select(Participant).where(Participant.incident_id == incident_id))
-            return {p.role: p.user_id for p in res.all()}
+            res = await s.exec(
+                select(Participant)
+                .where(Participant.incident_id == incident_id)
+                .order_by(col(Participant.id))
+            )
+            held: dict[str, list[str]] = {}
+            for p in res.all():
+                held.setdefault(p.role, []).append(p.user_id)
+            return held
 
     async def role_holders(self, incident_ids: Iterable[int]) -> dict[int, set[str]]:
         """{incident id: the users holding one of its roles}, for many incidents at once."""
@@ -124,16 +143,57 @@ class Store:
                 holders.setdefault(p.incident_id, set()).add(p.user_id)
             return holders
 
-    async def role_row(
-        self, session: AsyncSession, incident_id: int, role: str
-    ) -> Participant | None:
-        """Who holds `role`, read in the caller's transaction (which may reassign it)."""
+    async def set_role(
+        self,
+        session: AsyncSession,
+        incident_id: int,
+        role: str,
+        users: Sequence[str],
+        now: datetime,
+    ) -> None:
+        """`users` hold `role` from now on (its other holders no longer), in the caller's
+        transaction."""
         res = await session.exec(
             select(Participant).where(
                 Participant.incident_id == incident_id, Participant.role == role
             )
         )
-        return res.first()
+        rows = list(res.all())
+        for row in rows:
+            if row.user_id not in users:
+                await session.delete(row)
+            else:
+                row.assigned_at = now
+                session.add(row)
+        await session.flush()
+        kept = {r.user_id for r in rows}
+        for user in users:
+            if user not in kept:
+                session.add(
+                    Participant(incident_id=incident_id, role=role, user_id=user, assigned_at=now)
+                )
+
+    # -- pages ---------------------------------------------------------------------
+
+    async def paged_levels(self, incident_id: int) -> set[int]:
+        async with self.session() as s:
+            res = await s.exec(select(Page.level).where(Page.incident_id == incident_id))
+            return set(res.all())
+
+    async def acknowledgements(self, incident_id: int) -> list[Acknowledgement]:
+        """The incident's acknowledged pages, first acknowledged first (the summary's
+        "acknowledged by" line)."""
+        async with self.session() as s:
+            res = await s.exec(
+                select(Page)
+                .where(Page.incident_id == incident_id, col(Page.acked_at).is_not(None))
+                .order_by(col(Page.acked_at), col(Page.level))
+            )
+            return [
+                Acknowledgement(p.level, p.acked_by or "", p.acked_at)
+                for p in res.all()
+                if p.acked_at is not None
+            ]
 
     # -- publications --------------------------------------------------------------
 

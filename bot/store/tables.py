@@ -55,6 +55,9 @@ class Incident(SQLModel, table=True):
     nags_since_update: int = 0
     nag_escalations: int = 0
     snoozed_until: datetime | None = _dt()
+    # When it entered the monitoring status (None when not monitoring): the policy's
+    # monitor_for counts from here (issue 13).
+    monitoring_since: datetime | None = _dt()
     # Set when the bot was removed from the channel: its timeline stops there.
     bot_removed_at: datetime | None = _dt()
     # False between the declaration's ack and its acceptance (timeline line, clocks,
@@ -74,10 +77,13 @@ class Incident(SQLModel, table=True):
 
 
 class Participant(SQLModel, table=True):
-    """Who holds which policy role in an incident (the commander is on Incident)."""
+    """Who holds which policy role in an incident (the commander is on Incident); a role
+    may have several holders (SMEs), one row each."""
 
     __tablename__ = "participant"
-    __table_args__ = (UniqueConstraint("incident_id", "role", name="uq_participant_role"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "role", "user_id", name="uq_participant_role_user"),
+    )
 
     id: int = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
@@ -109,7 +115,7 @@ class TimelineEntry(SQLModel, table=True):
 
 
 class Page(SQLModel, table=True):
-    """An escalation level paged for an incident: when, and whether someone acknowledged."""
+    """An escalation level paged for an incident: when, whom, and who acknowledged."""
 
     __tablename__ = "page"
     __table_args__ = (UniqueConstraint("incident_id", "level", name="uq_page_level"),)
@@ -122,6 +128,12 @@ class Page(SQLModel, table=True):
     last_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     acked_at: datetime | None = _dt()
     acked_by: str | None = None
+    # Whom the page addressed, resolved when paged (bot/incidents/paging_targets.py):
+    # an ack acknowledges the pages addressed to that person. None: paged before pages
+    # kept their targets (anyone may acknowledge it, as then).
+    targets: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
 
 
 class DueJob(SQLModel, table=True):

@@ -192,13 +192,8 @@ def role(verb: Verb, rest: str, vocab: Vocabulary) -> Command:
                     f"Write the role as one word: `/incident role {name(joined)} {person}`."
                 )
         raise UsageError(f"Unknown role {code(given[0])}. {roles}.")
-    user = _user(given[1] if len(given) > 1 else "", verb.usage)
-    if len(given) > 2:
-        raise UsageError(
-            f"`/incident role` takes a role and one person (got {code(' '.join(given[2:]))} "
-            f"after them). Use `{verb.usage}`, once per person."
-        )
-    return Role(found, user)
+    people = [_user(w, verb.usage) for w in given[1:]] or [_user("", verb.usage)]
+    return Role(found, people[0], tuple(people[1:]))
 
 
 def required_text(ex: str, make: Callable[[str], Command]) -> Arguments:
@@ -213,6 +208,20 @@ def required_text(ex: str, make: Callable[[str], Command]) -> Arguments:
 
 
 def escalate(verb: Verb, rest: str, vocab: Vocabulary) -> Command:
+    """`[to] [<level>] [<reason>]`: the longest first given naming a level are the level
+    (after `to` they must); the rest is the reason."""
+    given = rest.split()
+    aimed = bool(given) and given[0].lower() == "to"
+    if aimed:
+        given = given[1:]
+    for n in range(len(given), 0, -1):
+        level = vocab.find_level(" ".join(given[:n]))
+        if level is not None:
+            return Escalate(" ".join(given[n:]) or None, level)
+    if aimed:
+        names = ", ".join(code(name) for name in vocab.levels) or "none"
+        said = code(" ".join(given)) if given else "nothing"
+        raise UsageError(f"No escalation level is named {said}. Levels: {names}.")
     return Escalate(rest or None)
 
 

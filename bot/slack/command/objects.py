@@ -69,6 +69,8 @@ class Commander:
 class Role:
     role: str
     user_id: str
+    # More holders of the same role (`/incident role sme @a @b`).
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Note:
 @dataclass(frozen=True)
 class Escalate:
     reason: str | None = None
+    level: str | None = None  # by name; None: the next level not paged yet
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ _TABLE = (
     Verb(
         "role",
         args.role,
-        "/incident role &lt;role&gt; @person",
+        "/incident role &lt;role&gt; @person [@person...]",
         "assign a role",
         in_incident=True,
         makes=Role,
@@ -145,8 +145,8 @@ _TABLE = (
     Verb(
         "escalate",
         args.escalate,
-        "/incident escalate [&lt;reason&gt;]",
-        "escalate to the next level now",
+        "/incident escalate [&lt;level&gt;] [&lt;reason&gt;]",
+        "page a level now (default: the next one)",
         in_incident=True,
         makes=Escalate,
     ),

@@ -43,3 +43,11 @@ class Vocabulary:
 
     def find_role(self, word: str) -> str | None:
         return self.policy.role(word)
+
+    @property
+    def levels(self) -> Sequence[str]:
+        return [lv.name for lv in self.policy.escalation.levels]
+
+    def find_level(self, words: str) -> str | None:
+        index = self.policy.escalation.level_index(words)
+        return self.policy.escalation.levels[index].name if index is not None else None

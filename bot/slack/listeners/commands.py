@@ -49,14 +49,15 @@ async def in_incident(
         case cmd.Commander(user_id=new):
             await c.set_commander(incident, user, new)
             return f"{mrkdwn.user(new)} is now the commander."
-        case cmd.Role(role=role, user_id=who):
-            await c.assign_role(incident, user, role, who)
-            return f"{mrkdwn.user(who)} is now {role}."
+        case cmd.Role(role=role, user_id=who, also=also):
+            await c.assign_role(incident, user, role, [who, *also])
+            people = ", ".join(mrkdwn.user(u) for u in (who, *also))
+            return f"{people} {'is' if not also else 'are'} now {role}."
         case cmd.Note(text=text):
             await c.note(incident, user, text)
             return "Noted in the timeline."
-        case cmd.Escalate(reason=reason):
-            level = await c.escalate(incident, user, reason)
+        case cmd.Escalate(reason=reason, level=aimed):
+            level = await c.escalate(incident, user, reason, aimed)
             return f"Escalated to {level}."
         case cmd.Resolve(summary=summary):
             await c.resolve(incident, user, summary)

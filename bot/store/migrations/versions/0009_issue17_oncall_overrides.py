@@ -1,7 +1,7 @@
 """on-call overrides set by command
 
 Revision ID: 0009_issue17
-Revises: 0008
+Revises: 0009_issue14
 Create Date: 2026-12-01 16:50:00.000000
 """
 
@@ -13,7 +13,7 @@ from bot.store.types import UTCDateTime
 
 
 revision = '0009_issue17'
-down_revision = '0008'
+down_revision = '0009_issue14'
 branch_labels = None
 depends_on = None
 
