@@ -270,7 +270,7 @@ async def run_incident(
             lambda r: "Acknowledged" in r.body,
             partial(crashes.has_entry, inc, "ack", at_least=k + 1),
             kill("ack") if k == 0 else [],
-    )
+        )
     summary = "Rolled back; disk freed"
     await crashes.change(
         "/incident resolve",
