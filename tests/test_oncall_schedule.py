@@ -107,6 +107,59 @@ def test_a_restricted_layer_is_empty_outside_its_hours(policy: Policy) -> None:
     assert change == (utc("2026-06-08T07:00"), "U0BEN")  # Monday morning
 
 
+RESTRICT = (
+    'restrict: {days: [Monday, Tuesday, Wednesday, Thursday, Friday], start: "09:00", end: "18:00"}'
+)
+BUSINESS = (
+    "business_hours: {days: [mon, tue, wed, thu, fri], hours: 09:00-17:00, holidays: [2026-06-03]}"
+)
+
+
+def test_a_business_hours_restriction_follows_the_policys_business_hours() -> None:
+    """`restrict: {business_hours: true}`: the policy's hours (issue 14's BusinessHours),
+    its holidays too, and the hand-offs at its opening and closing."""
+    text = POLICY.read_text()
+    assert RESTRICT in text
+    text = text.replace(RESTRICT, "restrict: {business_hours: true}") + BUSINESS + "\n"
+    rota = Rota(parse_policy(text, "oncall.yaml").policy, "office")
+    assert rota.who(utc("2026-06-01T07:00")) == ("day", "U0BEN")  # Monday 09:00 CEST
+    assert rota.who(utc("2026-06-01T06:59")) == ("night", "U0CARA")
+    assert rota.who(utc("2026-06-01T15:00")) == ("night", "U0CARA")  # 17:00: closed
+    assert rota.who(utc("2026-06-03T10:00")) == ("night", "U0CARA")  # the holiday
+    assert rota.who(utc("2026-06-04T10:00")) == ("day", "U0BEN")
+    day = rota.layer("day")
+    assert rota.next_change(day, utc("2026-06-01T12:00")) == (utc("2026-06-01T15:00"), None)
+    # After Tuesday's close, the holiday is skipped: Thursday's opening.
+    assert rota.next_change(day, utc("2026-06-02T16:00")) == (utc("2026-06-04T07:00"), "U0BEN")
+
+
+@pytest.mark.parametrize(
+    ("restrict", "business", "where", "says"),
+    [
+        (
+            "restrict: {business_hours: true}",
+            "",
+            "schedules.office.layers[0].restrict.business_hours",
+            "no business_hours section",
+        ),
+        (
+            'restrict: {business_hours: true, end: "18:00"}',
+            BUSINESS,
+            "schedules.office.layers[0].restrict",
+            "remove end",
+        ),
+    ],
+)
+def test_a_business_hours_restriction_needs_them_and_nothing_else(
+    restrict: str, business: str, where: str, says: str
+) -> None:
+    text = POLICY.read_text().replace(RESTRICT, restrict) + business + "\n"
+    with pytest.raises(PolicyInvalid) as info:
+        parse_policy(text, "oncall.yaml")
+    message = str(info.value)
+    assert where in message and says in message, message
+
+
 def test_parse_local_reads_the_schedule_zone(policy: Policy) -> None:
     tz = Rota(policy, "oncall").tz
     assert parse_local("2026-12-07T08:30", tz) == utc("2026-12-07T07:30")

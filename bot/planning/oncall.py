@@ -110,6 +110,9 @@ class Rota:
         r = layer.restrict
         if r is None:
             return True
+        hours = self.policy.business_hours
+        if r.business_hours and hours is not None:  # validate refuses it without them
+            return hours.contains(at, hours.zone(self.policy.timezone))
         local = at.astimezone(self.zone(layer))
         days = {WEEKDAYS.index(d) for d in r.days}
         start, end, now = to_time(r.start), to_time(r.end), local.time()
@@ -146,7 +149,14 @@ class Rota:
         while (begin := self._begin(layer, k)) <= until:
             found.add(begin)
             k += 1
-        if layer.restrict is not None:
+        hours = self.policy.business_hours
+        if layer.restrict is not None and layer.restrict.business_hours and hours is not None:
+            tz = hours.zone(self.policy.timezone)
+            day = after.astimezone(tz).date() - timedelta(days=1)
+            while day <= until.astimezone(tz).date() + timedelta(days=1):
+                found.update(hours.window(day, tz) or ())
+                day += timedelta(days=1)
+        elif layer.restrict is not None:
             tz = self.zone(layer)
             day = after.astimezone(tz).date() - timedelta(days=1)
             while day <= until.astimezone(tz).date() + timedelta(days=1):

@@ -57,6 +57,14 @@ def schedule_refs(policy: Policy) -> Problems:
                         f'layer "{layer.name}" has no participants; list who takes turns',
                     )
                 )
+            if layer.restrict and layer.restrict.business_hours and not policy.business_hours:
+                found.append(
+                    (
+                        (*base, "layers", i, "restrict", "business_hours"),
+                        "the policy has no business_hours section; add one, or give the "
+                        'restriction days, start and end (e.g. start: "09:00", end: "18:00")',
+                    )
+                )
             for j, ref in enumerate(layer.participants):
                 message = _person(policy, ref)
                 if message:

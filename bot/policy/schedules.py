@@ -81,6 +81,18 @@ class Restriction(PolicyModel):
     start: ClockTime = "09:00"
     end: ClockTime = "18:00"
     """Local times (the layer's time zone); an end before the start runs past midnight."""
+    business_hours: bool = False
+    """true: within the policy's ``business_hours`` (its days, hours, holidays and time
+    zone) instead of days, start and end."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        given = sorted(self.model_fields_set & {"days", "start", "end"})
+        if self.business_hours and given:
+            raise problem(
+                f"business_hours: true takes the policy's business hours; remove {', '.join(given)}"
+            )
+        return self
 
 
 class Layer(PolicyModel):
