@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -39,6 +40,10 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
             continue
         names = ", ".join(loaded.policy.severity_names())
         print(f"{path}: ok ({names}; version {loaded.version[:12]})")
+        from bot.planning.coverage import schedule_warnings
+
+        for warning in schedule_warnings(loaded.policy, datetime.now(UTC)):
+            print(f"{path}: warning: {warning}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -157,6 +162,15 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as e:
         print(f"simulate: {e}", file=sys.stderr)
         return 2
+    start = None
+    if args.at:
+        from bot.planning.oncall import parse_local
+
+        try:
+            start = parse_local(args.at, loaded.policy.tz)
+        except ValueError:
+            print(f"simulate: --at {args.at!r}: write 2026-12-07T08:30", file=sys.stderr)
+            return 2
     if args.severity and loaded.policy.severity(args.severity) is None:
         names = ", ".join(loaded.policy.severity_names())
         print(f"simulate: unknown severity {args.severity!r}; {path} has {names}", file=sys.stderr)
@@ -174,6 +188,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             silent_for=silent,
             updates_every=every,
             script=script,
+            start=start,
         )
     )
     return _print(result.as_json() if args.json else result.as_text())
@@ -351,6 +366,11 @@ def parser() -> argparse.ArgumentParser:
         "snooze, resolve); see bot/dryrun/script.py and policies/scripts/",
     )
     m.add_argument("--json", action="store_true", help="print JSON instead of a timeline")
+    m.add_argument(
+        "--at",
+        help="when it is declared, in the policy's time zone (2026-12-07T08:30): who is on"
+        " call then is paged (default: 2026-01-15 09:00 UTC)",
+    )
     m.set_defaults(func=cmd_simulate)
     x = sub.add_parser("export", help="an incident's timeline and postmortem, out of the store")
     x.add_argument("incident", help="number (INC-42 or 42) or channel name")

@@ -66,7 +66,7 @@ FailedHook = Callable[[OutboxRow, str], Awaitable[None]]
 # A guard says whether a row is still worth sending (a reminder for an incident resolved
 # since it was written is not); a row it turns down is finished, not sent.
 Guard = Callable[[OutboxRow], Awaitable[bool]]
-# Makes a row of another op than the chat's (a call to a tracker); returns its result,
+# Makes a row of another op than the chat's (a tracker, PagerDuty); returns its result,
 # raises ChatError (a code in TRANSIENT is tried again later).
 Sender = Callable[[OutboxRow], Awaitable[dict[str, Any]]]
 
@@ -130,6 +130,7 @@ class Deliverer:
         self.guards: dict[str, Guard] = {}
         # E-mail rows (Op.EMAIL) go through it; None: SMTP_URL is not set.
         self.mailer: Mailer | None = None
+        # Ops delivered to services other than the chat, by op name.
         self.senders: dict[str, Sender] = {}
         # Rows this process is delivering right now: never "dead", however long they take.
         self.in_flight: set[int] = set()
@@ -324,6 +325,10 @@ class Deliverer:
                 return None
             await self.chat.pin(where, pinned)
             return {"ts": pinned}
+        if row.op == Op.USERGROUP:
+            users = [str(u) for u in payload.get("users") or ()]
+            await self.chat.set_group_members(str(payload["usergroup"]), users)
+            return {}
         if row.op == Op.ARCHIVE:
             await self.chat.archive(where)
             return {}
@@ -339,7 +344,7 @@ class Deliverer:
             )
             return {"message_id": sent_id}
         sender = self.senders.get(row.op)
-        if sender is not None:
+        if sender is not None:  # an outside service (trackers, PagerDuty, Opsgenie)
             return await sender(row)
         raise ChatError("unknown_op", row.op)
 

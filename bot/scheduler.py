@@ -91,6 +91,9 @@ class Scheduler:
         self.firers: dict[str, Fire] = {}
         # Due rows of other kinds, fired by kind (set by the composition root).
         self.steps: dict[str, Step] = {}
+        # Run at every pass, after the due rows: looks that are not an incident's (the
+        # on-call hand-offs, bot/incidents/handoffs.py). A failure is logged, not raised.
+        self.every_pass: list[Callable[[], Awaitable[None]]] = []
 
     # -- one pass ------------------------------------------------------------------
 
@@ -111,6 +114,11 @@ class Scheduler:
                 if not claimed:
                     break
                 fired += await self._fire_all(claimed)
+            for look in self.every_pass:
+                try:
+                    await look()
+                except Exception:
+                    log.exception("a scheduler look failed; the next pass tries again")
         if self.deliverer is not None:
             if self.deliverer.running:
                 # Its own loop delivers: a slow Slack must not hold up the next firing.

@@ -17,12 +17,15 @@ from bot.incidents.declare import Incidents
 from bot.incidents.delivery_problems import DeliveryProblems
 from bot.incidents.escalation import Escalations
 from bot.incidents.follow_through import FollowThrough
+from bot.incidents.handoffs import Handoffs
+from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import (
     ANNOUNCED,
     REPORT_INVITES,
     WHILE_OPEN,
     WHILE_PUBLIC,
     WHILE_RESOLVED,
+    Op,
     Outbox,
 )
 from bot.incidents.people import People
@@ -36,6 +39,7 @@ from bot.incidents.summary import SUMMARY, TOPIC, Summaries
 from bot.incidents.timeline import Timeline
 from bot.mail import SmtpMailer
 from bot.ops.health import SelfCheck
+from bot.paging.senders import PagingSenders, paging_reasons
 from bot.planning.planner import Kind
 from bot.policy.loader import LoadedPolicy, load_policy
 from bot.scheduler import Scheduler
@@ -72,6 +76,7 @@ class Services:
     follow_through: FollowThrough
     action_items: ActionItems
     trackers: Trackers
+    oncall: OnCallBook
 
     async def reports_text(self, incident: Incident, what: str) -> str:
         return await deliver(
@@ -146,6 +151,9 @@ async def build_services(
     archives = Archives(store, policy_book, clock, outbox)
     scheduler.steps[Kind.ARCHIVE] = archives.archive
     deliverer.guards[WHILE_RESOLVED] = archives.while_resolved
+    paging = PagingSenders(settings.pagerduty_api_url, settings.opsgenie_api_url)
+    deliverer.senders[Op.PAGERDUTY] = paging.pagerduty
+    deliverer.senders[Op.OPSGENIE] = paging.opsgenie
     if settings.role is not Role.WEB:
         # What this process commits, it delivers at once; a web process leaves its rows
         # (and its declarations' set-ups) to the workers, which poll for them.
@@ -155,6 +163,10 @@ async def build_services(
     if settings.smtp_url:
         host = urlsplit(settings.status_base).hostname or "localhost"
         deliverer.mailer = SmtpMailer(settings.smtp_url, sender_host=host)
+    handoffs = Handoffs(store, chat, policy_book, clock, outbox, escalations.oncall)
+    scheduler.every_pass.append(handoffs.run)
+    escalations.oncall.changed.append(handoffs.look_again)
+    incidents.setup.oncall = escalations.oncall
     access = Access(store, chat)
     follow_through = FollowThrough(store, chat, policy_book, clock, outbox)
     action_items = ActionItems(store, chat, policy_book, clock, outbox)
@@ -166,6 +178,8 @@ async def build_services(
     deliverer.on_failed.append(action_items.filing_failed)
     # A declaration's set-up is claimed by this process's worker: a crash hands it back.
     incidents.worker, incidents.in_flight = scheduler.worker, scheduler.in_flight
+    health = SelfCheck(settings, store, clock, probe=slack_probe(settings))
+    health.more.append(lambda: paging_reasons(store))
     return Services(
         settings=settings,
         policy=policy_book,
@@ -185,8 +199,9 @@ async def build_services(
         ),
         status_page=StatusPage(store, policy_book, clock, settings.status_base),
         reports=Reports(store, timeline, chat, access, people),
-        health=SelfCheck(settings, store, clock, probe=slack_probe(settings)),
+        health=health,
         follow_through=follow_through,
         action_items=action_items,
         trackers=trackers,
+        oncall=escalations.oncall,
     )

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///incident-bot.db"
 DEFAULT_POLICY = "policies/default.yaml"
+DEFAULT_PAGERDUTY_API_URL = "https://events.pagerduty.com"
+DEFAULT_OPSGENIE_API_URL = "https://api.opsgenie.com"  # EU accounts: https://api.eu.opsgenie.com
 LOG_FORMATS = ("text", "json")
 
 
@@ -60,6 +62,11 @@ class Settings:
     def status_base(self) -> str:
         """PUBLIC_URL, or where this process answers when it is not set."""
         return self.public_url or f"http://localhost:{self.port}"
+
+    # Paging services' base URLs (tests point them at local servers); their keys are in
+    # environment variables the policy names, read when an alert is sent.
+    pagerduty_api_url: str = DEFAULT_PAGERDUTY_API_URL
+    opsgenie_api_url: str = DEFAULT_OPSGENIE_API_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -114,6 +121,8 @@ class Settings:
             smtp_url=smtp_url,
             github_api_url=get("GITHUB_API_URL") or "https://api.github.com",
             jira_url=get("JIRA_URL"),
+            pagerduty_api_url=_base_url(get, "PAGERDUTY_API_URL", DEFAULT_PAGERDUTY_API_URL),
+            opsgenie_api_url=_base_url(get, "OPSGENIE_API_URL", DEFAULT_OPSGENIE_API_URL),
         )
 
     @property
@@ -168,6 +177,13 @@ def _seconds(get: Callable[[str], str | None], name: str, default: str) -> float
 def _is_url(text: str, schemes: tuple[str, ...]) -> bool:
     parsed = urlsplit(text)
     return parsed.scheme in schemes and bool(parsed.hostname) and " " not in text
+
+
+def _base_url(get: Callable[[str], str | None], name: str, default: str) -> str:
+    url = get(name) or default
+    if not url.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} must be an http:// or https:// URL, not {url!r}.")
+    return url.rstrip("/")
 
 
 def redact_url(url: str) -> str:

@@ -26,6 +26,8 @@ from bot.slack.command import (
     Help,
     ListIncidents,
     Note,
+    OnCall,
+    OnCallOverride,
     OpenDeclareModal,
     Postmortem,
     Resolve,
@@ -388,6 +390,8 @@ def test_in_incident_commands() -> None:
         Declare,
         ListIncidents,
         Help,
+        OnCall,
+        OnCallOverride,
     }
 
 
@@ -492,3 +496,15 @@ def test_update_publish_form() -> None:
     assert parse("update --publish", VOCAB) == Update("", None, publish=True)
     text = html.unescape(help_text(VOCAB))
     assert "`/incident update --publish [<status>] <text>`" in text
+
+
+def test_oncall_parses_a_schedule_or_an_override() -> None:
+    assert parse("oncall", VOCAB) == OnCall()
+    assert parse("oncall payments", VOCAB) == OnCall("payments")
+    assert parse("oncall override <@U1|a> 2026-12-24T18:00 2026-12-26 oncall/secondary", VOCAB) == (
+        OnCallOverride("U1", "2026-12-24T18:00", "2026-12-26", "oncall", "secondary")
+    )
+    with pytest.raises(UsageError, match="takes at most a schedule"):
+        parse("oncall a b", VOCAB)
+    with pytest.raises(UsageError, match="is not a date and time"):
+        parse("oncall override <@U1|a> soon later", VOCAB)

@@ -26,7 +26,7 @@ from bot.slack.ids import (
     View,
 )
 from tests.harness import Bot, eventually, start_bot
-from tests.helpers import add_test_team, declare_checkout_errors, msg, virtual_clock
+from tests.helpers import ONCALL, add_test_team, declare_checkout_errors, msg, virtual_clock
 from tests.slack_requests import Response
 from tests.slack_server import FakeSlack
 
@@ -220,7 +220,8 @@ async def test_every_manifest_scope_is_used(run: Run) -> None:
     whose DM times out and is looked for before it is sent again (im:write, im:history);
     the postmortem shared as a file (files:write); the shortcut's reaction
     (reactions:write); commands and shortcuts (commands); the events' subscriptions; the
-    start-up check that the policy's people exist (users:read)."""
+    start-up check that the policy's people exist (users:read); an on-call schedule
+    keeping its user group equal to who is on call (usergroups:write)."""
     slack, bot = run.slack, run.bot
     client = make_client(bot.services.settings)
     try:  # as `serve` does before it starts
@@ -238,6 +239,12 @@ async def test_every_manifest_scope_is_used(run: Run) -> None:
     await dispatch_every_command(run)
     await dispatch_every_shortcut(run)
     await dispatch_every_event(run)
+    # The row the hand-off watcher writes (bot/incidents/handoffs.py), delivered.
+    async with bot.services.store.session() as s:
+        await bot.services.outbox.usergroup(s, ONCALL, [run.alice], key="oncall-group:test")
+        await s.commit()
+    await bot.settled()
+    assert slack.usergroups[ONCALL].users == [run.alice]
 
     granted = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     unused = granted - slack.scopes_used

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from bot.clock import VirtualClock
+from bot.planning.oncall import Rota
 from bot.policy.loader import load_policy
 from bot.slack.ids import Action
 from bot.store.tables import Incident, Page
@@ -48,10 +49,17 @@ class World:
 
 async def world_with(tmp_path: Path, policy: Path) -> World:
     """The bot on `policy`, with each of its contacts in the workspace: a user group has
-    one member, `<key>-1`."""
+    one member, `<key>-1`; a schedule's participants are users (and its group a group)."""
     slack = FakeSlack.from_manifest(ROOT / "manifest.yml")
     await slack.start()
-    for key, contact in load_policy(policy).policy.contacts.items():
+    pol = load_policy(policy).policy
+    for name, schedule in pol.schedules.items():
+        people = {p for layer in schedule.layers for p in layer.participants}
+        for person in sorted(people):
+            slack.add_user(person.lower(), id=person)
+        if schedule.usergroup:
+            slack.add_usergroup(name, [], id=schedule.usergroup)
+    for key, contact in pol.contacts.items():
         if contact.user:
             slack.add_user(key, id=contact.user)
         elif contact.usergroup:
@@ -66,8 +74,15 @@ async def world_with(tmp_path: Path, policy: Path) -> World:
     return World(slack, bot, clock)
 
 
-def member(w: World, group: str) -> str:
-    return next(u.id for u in w.slack.users.values() if u.name == f"{group}-1")
+def member(w: World, key: str) -> str:
+    """Who contact `key` reaches now: a user group's member, or who is on call."""
+    pol = w.bot.services.policy.policy
+    contact = pol.contacts[key]
+    if contact.schedule is not None:
+        found = Rota(pol, contact.schedule).who(w.clock.now(), contact.layer)
+        assert found is not None, f"nobody on call for {key}"
+        return found[1]
+    return next(u.id for u in w.slack.users.values() if u.name == f"{key}-1")
 
 
 @pytest.fixture

@@ -127,7 +127,7 @@ def test_default_channels_contacts_statuses_roles(default: Policy) -> None:
     assert default.statuses.values == ("investigating", "identified", "monitoring", "resolved")
     assert (default.statuses.initial, default.statuses.final) == ("investigating", "resolved")
     assert default.roles == ("commander", "tech_lead", "comms_lead")
-    assert default.contacts["oncall"].kind == "usergroup"
+    assert default.contacts["oncall"].kind == "schedule"
     assert default.contacts["platform_lead"].kind == "user"
     assert default.contacts["security"].ref == "#security-incidents"
     assert "FILL THESE IN" in DEFAULT.read_text()

@@ -117,8 +117,14 @@ def test_loads_with_placeholder_contacts_to_fill_in(path: Path) -> None:
     assert text.startswith("# yaml-language-server: $schema=./schema.json\n")
     assert "FILL THESE IN" in text
     assert loaded.policy.contacts and all(
-        "0000" in c.ref for c in loaded.policy.contacts.values() if c.kind != "channel"
+        "0000" in c.ref
+        for c in loaded.policy.contacts.values()
+        if c.kind not in ("channel", "schedule")
     )
+    # A schedule's people are placeholders too (its contacts name only the schedule).
+    for schedule in loaded.policy.schedules.values():
+        assert all("0000" in p for layer in schedule.layers for p in layer.participants)
+        assert schedule.usergroup is None or "0000" in schedule.usergroup
     assert loaded.policy.statuses.values == (
         "investigating",
         "identified",

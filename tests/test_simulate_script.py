@@ -128,7 +128,9 @@ def test_text_keeps_every_message_whole_collapses_repeats_and_sums_up() -> None:
     assert text.count("is due a status update") == 2, "the channel's and the DM, once each"
     assert "(\u00d712, every 15m from +15m to +3h)" in text
     summary = text[text.index("\nSummary:") :]
-    assert "paged: On-Call Engineer (paged at declaration for this severity): @oncall" in summary
+    # On-Call Engineer is a schedule: whoever is on call then (placeholder U0000ONCALL2).
+    on_call = "paged: On-Call Engineer (paged at declaration for this severity): @U0000ONCALL2"
+    assert on_call in summary
     assert "update reminders sent: 12" in summary and "no page was acknowledged" in summary
     data = json.loads(run("--severity", "P1", "--silent-for", "3h", "--json").stdout)
     assert sum("is due a status update" in e["text"] for e in data["events"]) == 24

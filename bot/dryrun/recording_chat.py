@@ -45,6 +45,10 @@ class RecordingChat:
             if ref:
                 self.names[ref] = key
 
+    def record(self, action: str, target: str, text: str = "") -> None:
+        """Something sent elsewhere than the chat (a PagerDuty trigger)."""
+        self._log(action, target, text)
+
     def _log(self, action: str, target: str, text: str = "", buttons: Sequence[str] = ()) -> None:
         self.events.append(Event(self.clock.now(), action, target, text, list(buttons)))
 
@@ -99,6 +103,9 @@ class RecordingChat:
     async def group_members(self, group_id: str) -> list[str]:
         # A dry run knows no members; the group stands for them.
         return [group_id]
+
+    async def set_group_members(self, group_id: str, users: Sequence[str]) -> None:
+        self._log("group", self.group_ref(group_id), ", ".join(self.user_ref(u) for u in users))
 
     async def channel_members(self, channel: str) -> set[str]:
         return set(self.members.get(channel, ()))

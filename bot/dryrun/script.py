@@ -29,6 +29,9 @@ from bot.policy.model import Policy
 from bot.policy.yaml_source import YamlDocument, load_yaml
 
 COMMANDER_KEY = "commander"
+# A schedule contact's key, so marked: whoever is on call there when the event happens.
+ON_CALL = "schedule:"
+PEOPLE = ("user", "usergroup", "schedule")  # contact kinds a person may be given as
 ACTIONS = ("ack", "update", "status", "severity", "role", "escalate", "snooze", "resolve")
 # The keys an event may have besides `at`, its action and `by` (who does it).
 EXTRA = {"update": {"status"}, "role": {"user"}, "escalate": {"reason"}}
@@ -40,7 +43,7 @@ class Step:
 
     at: timedelta
     action: str  # one of ACTIONS
-    by: str  # a Slack user id, or the commander's key (COMMANDER_KEY)
+    by: str  # a Slack user id, the commander's key (COMMANDER_KEY), or ON_CALL + a key
     value: str | None = None  # text, status, severity, role, level, snooze duration
     status: str | None = None  # update: the new status, if any
     user: str | None = None  # role: who gets it
@@ -76,15 +79,20 @@ class _Reader:
             return None
 
     def person(self, path: FieldPath, value: object) -> str | None:
-        """A contact key (a user, or a user group standing for its members) or commander."""
+        """A contact key (a user, a user group standing for its members, a schedule: who is
+        on call then) or commander."""
         key = str(value)
         if key == COMMANDER_KEY:
             return COMMANDER_KEY
         contact = self.policy.contacts.get(key)
-        if contact is not None and contact.kind != "channel":
+        if contact is not None and contact.kind == "schedule":
+            return ON_CALL + key
+        if contact is not None and contact.kind in PEOPLE:
             return contact.ref
-        people = [k for k, c in self.policy.contacts.items() if c.kind != "channel"]
-        why = "is a channel, not a person" if contact else "is not a person the policy knows"
+        people = [k for k, c in self.policy.contacts.items() if c.kind in PEOPLE]
+        why = "is not a person the policy knows"
+        if contact is not None:
+            why = f"is a {contact.kind}, not a person"
         self.fail(path, f'"{key}" {why}; write {COMMANDER_KEY} or one of: {", ".join(people)}')
         return None
 

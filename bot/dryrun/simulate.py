@@ -8,18 +8,21 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.clock import VirtualClock
-from bot.deliverer import Pace
+from bot.deliverer import Pace, Sender
 from bot.dryrun.recording_chat import Event, RecordingChat
-from bot.dryrun.script import COMMANDER_KEY, Script, Step
+from bot.dryrun.script import COMMANDER_KEY, ON_CALL, Script, Step
 from bot.dryrun.summary import render_text, summarize
 from bot.incidents.errors import IncidentError
+from bot.incidents.outbox import Op
 from bot.policy.durations import parse_duration
 from bot.policy.loader import LoadedPolicy
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.store.jobs import next_due
+from bot.store.tables import OutboxRow
 
 COMMANDER = "U0COMMANDER"
 START = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)  # fixed: the same policy, the same output
@@ -60,9 +63,12 @@ async def simulate(
     silent_for: timedelta = timedelta(hours=2),
     updates_every: timedelta | None = None,
     script: Script | None = None,
+    start: datetime | None = None,
 ) -> Simulation:
-    """Declare, then play the clock (and the script's events, if any) until `silent_for`
-    (a script's run_for, or one hour after its last event) has passed."""
+    """Declare at `start` (who is on call then is paged), then play the clock (and the
+    script's events, if any) until `silent_for` (a script's run_for, or one hour after
+    its last event) has passed."""
+    start = start or START
     pol = policy.policy
     if script is not None:
         severity = script.severity or severity
@@ -73,7 +79,7 @@ async def simulate(
     if sev is None:
         names = ", ".join(pol.severity_names())
         raise ValueError(f"unknown severity {severity!r}; the policy has {names}")
-    clock = VirtualClock(START)
+    clock = VirtualClock(start)
     chat = RecordingChat(clock, pol, {COMMANDER: "commander"})
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'sim.db'}")
@@ -81,15 +87,26 @@ async def simulate(
         services = await build_services(
             settings, chat, clock=clock, policy=policy, pace=Pace(per_second=1e6, burst=10**6)
         )
+        for op in (Op.PAGERDUTY, Op.OPSGENIE):  # a dry run calls no paging service either
+            services.deliverer.senders[op] = recorded_alert(chat)
         try:
-            play = Play(services, clock, chat, START + silent_for, script)
+            play = Play(services, clock, chat, start + silent_for, script)
             incident_id = await play.run(sev.name, title, updates_every)
-            summary = await summarize(services, chat, pol, incident_id, START)
+            summary = await summarize(services, chat, pol, incident_id, start)
             incident = await services.store.get(incident_id)
         finally:
             await services.close()
     resolved = incident is not None and incident.resolved_at is not None
-    return Simulation(policy, sev.name, START, chat.events, START + silent_for, summary, resolved)
+    return Simulation(policy, sev.name, start, chat.events, start + silent_for, summary, resolved)
+
+
+def recorded_alert(chat: RecordingChat) -> Sender:
+    async def send(row: OutboxRow) -> dict[str, Any]:
+        p = row.payload
+        chat.record(str(p.get("action")), f"{row.op} `{p.get('contact')}`", str(p.get("summary")))
+        return {}
+
+    return send
 
 
 class Play:
@@ -106,6 +123,7 @@ class Play:
     ) -> None:
         self.services, self.clock, self.chat = services, clock, chat
         self.horizon = horizon
+        self.start = clock.now()  # the declaration: script offsets count from it
         self.steps = list(script.steps) if script else []
 
     async def run(self, severity: str, title: str, updates_every: timedelta | None) -> int:
@@ -113,12 +131,12 @@ class Play:
             severity=severity, title=title, user_id=COMMANDER
         )
         incident_id = outcome.incident.id
-        next_update = START + updates_every if updates_every else None
+        next_update = self.start + updates_every if updates_every else None
         n = 0
         while True:
             async with self.services.store.session() as s:
                 due = await next_due(s)
-            step_at = START + self.steps[0].at if self.steps else None
+            step_at = self.start + self.steps[0].at if self.steps else None
             moments = [
                 t for t in (due, next_update, step_at) if t is not None and t <= self.horizon
             ]
@@ -128,7 +146,7 @@ class Play:
             self.clock.set(when)
             # What people do at an instant comes before what falls due then: an ack at
             # the deadline is in time.
-            while self.steps and START + self.steps[0].at <= when:
+            while self.steps and self.start + self.steps[0].at <= when:
                 await self.do(incident_id, self.steps.pop(0))
             if next_update is not None and updates_every is not None and when >= next_update:
                 n += 1
@@ -138,14 +156,19 @@ class Play:
                 next_update = when + updates_every
             await self.services.scheduler.run_due()
 
-    def _user(self, who: str) -> str:
+    async def _user(self, who: str) -> str:
+        if who.startswith(ON_CALL):  # a schedule: whoever is on call there now
+            pol = self.services.policy.policy
+            contact = pol.contacts[who.removeprefix(ON_CALL)]
+            found = await self.services.escalations.oncall.paged(pol, contact, self.clock.now())
+            return found or who
         return COMMANDER if who == COMMANDER_KEY else who
 
     async def do(self, incident_id: int, step: Step) -> None:
         incident = await self.services.store.get(incident_id)
         assert incident is not None
         c = self.services.controls
-        by = self._user(step.by)
+        by = await self._user(step.by)
         said = " ".join(
             w
             for w in (f"/incident {step.action}", step.status, step.value, step.user, step.reason)
@@ -163,7 +186,8 @@ class Play:
                 case "severity":
                     await c.set_severity(incident, by, step.value or "")
                 case "role":
-                    await c.assign_role(incident, by, step.value or "", self._user(step.user or ""))
+                    user = await self._user(step.user or "")
+                    await c.assign_role(incident, by, step.value or "", user)
                 case "escalate":
                     await c.escalate(incident, by, step.reason, step.value)
                 case "snooze":

@@ -75,6 +75,9 @@ async def acknowledge(c: Controls, incident: Incident, user: str) -> int:
         s.add(entry)
         await s.flush()
         await due_jobs.replan(s, inc, pol, now)
+        # Acknowledged in Slack: those pages' alerts are acknowledged at the paging
+        # services too (another level's alert stays open, like its page).
+        await c.escalations.alerts.send(s, pol, inc, [p.level for p in mine], "acknowledge")
         line = (
             f":white_check_mark: {c.chat.user_ref(user)} acknowledged "
             f"({names}); that escalation timer stopped."

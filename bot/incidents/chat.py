@@ -109,6 +109,10 @@ class Chat(Protocol):
 
     async def group_members(self, group_id: str) -> list[str]: ...
 
+    async def set_group_members(self, group_id: str, users: Sequence[str]) -> None:
+        """Make a user group's members exactly `users` (an on-call schedule's group)."""
+        ...
+
     async def channel_members(self, channel: str) -> set[str]:
         """Who is in a channel now (who may see a private incident: bot/incidents/access.py)."""
         ...

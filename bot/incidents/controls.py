@@ -11,7 +11,7 @@ in the incident by the outbox (bot/incidents/delivery_problems.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +41,7 @@ from bot.policy.durations import format_duration
 from bot.policy.model import Policy
 from bot.policy.permissions import Action as PolicyAction
 from bot.policy.templates import render
+from bot.store import jobs
 from bot.store.repo import Store
 from bot.store.tables import Incident
 
@@ -71,7 +72,9 @@ class Controls:
         self.outbox = outbox
         self.checks = Checks(store, chat, policy)
         self.summaries = Summaries(store, chat, policy, outbox)
-        self.severity_change = SeverityChange(store, chat, policy, clock, outbox, self._tell)
+        self.severity_change = SeverityChange(
+            store, chat, policy, clock, outbox, self._tell, escalations.oncall
+        )
 
     async def check(self, incident: Incident, user: str, action: PolicyAction) -> None:
         """Refuse (IncidentClosed, NotAllowed) unless `user` may do `action` now."""
@@ -90,6 +93,7 @@ class Controls:
         data: dict[str, Any] | None = None,
         say: Callable[[Incident], Said] | None = None,
         invite: Sequence[str] = (),
+        also: Callable[[AsyncSession, Incident], Awaitable[None]] | None = None,
     ) -> Incident:
         """Change the incident, with its timeline line, its clocks and what `say` makes
         of the changed incident (no reads in there: its values are read before)."""
@@ -104,6 +108,8 @@ class Controls:
             await s.flush()
             await due_jobs.replan(s, inc, pol, now)
             await self._tell(s, pol, inc, entry.id, say(inc) if say else [], invite)
+            if also is not None:  # more rows of the same change (paging services)
+                await also(s, inc)
             await s.commit()
         self.outbox.wake()
         return inc
@@ -355,4 +361,10 @@ class Controls:
                 )
             return said
 
-        return await self._change(incident, user, TimelineKind.RESOLVE, summary, apply, say=say)
+        async def resolve_alerts(s: AsyncSession, inc: Incident) -> None:
+            paged = [p.level for p in await jobs.pages_of(s, inc.id)]
+            await self.escalations.alerts.send(s, pol, inc, paged, "resolve")
+
+        return await self._change(
+            incident, user, TimelineKind.RESOLVE, summary, apply, say=say, also=resolve_alerts
+        )

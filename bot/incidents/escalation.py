@@ -9,7 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.incidents import paging_targets
+from bot.incidents.alerts import Alerts
 from bot.incidents.chat import Chat, Control, Message, step_key
+from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.paging_targets import Targets
 from bot.incidents.policy_book import PolicyBook
@@ -57,6 +59,8 @@ class Escalations:
         self.policy = policy
         self.clock = clock
         self.outbox = outbox
+        self.oncall = OnCallBook(store, clock)
+        self.alerts = Alerts(outbox)
         self.summaries = Summaries(store, chat, policy, outbox)
 
     async def escalate_now(
@@ -102,11 +106,14 @@ class Escalations:
             return
         pol = await self.policy.of(incident)  # the chain it started with
         level = pol.escalation.levels[level_index]
-        targets = await paging_targets.resolve(self.chat, pol, level)  # reads: group members
+        now = when or self.clock.now()
+        # Reads only (group members, who is on call now), before the transaction.
+        targets = await paging_targets.resolve(
+            self.chat, pol, level, at=now, on_call=self.oncall.paged
+        )
         # Read before the transaction: a session waiting for a second connection while it
         # holds one is how a busy pool deadlocks.
         roles = await self.store.roles(incident_id)
-        now = when or self.clock.now()
         why = reason_text(incident, reason) + (f": {note}" if note else "")
         async with self.store.session() as s:
             inc = await s.get(Incident, incident_id)
@@ -135,12 +142,19 @@ class Escalations:
                 now,
                 f"Escalated to {level.name} ({why}): {', '.join(targets.mentions)}",
                 author=by,
-                data={"level": level_index, "reason": reason.value, "users": targets.users},
+                data={
+                    "level": level_index,
+                    "reason": reason.value,
+                    "users": targets.users,
+                    **({"on_call": targets.on_call} if targets.on_call else {}),
+                },
             )
             s.add(entry)
             await s.flush()
             step = f"job:{job_id}" if job_id is not None else f"page:{entry.id}"
             await self._send(s, pol, inc, roles, level, reason, targets, note, step)
+            if targets.services:  # once per incident and level (keyed so), never again
+                await self.alerts.send(s, pol, inc, [level_index], "trigger")
             await self.summaries.refresh(s, pol, inc, step)  # the page shows in the summary
             await due_jobs.finish(s, job_id, now)
             await due_jobs.replan(s, inc, pol, now)

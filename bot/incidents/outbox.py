@@ -29,6 +29,9 @@ class Op(StrEnum):
     INVITE = "invite"
     TOPIC = "topic"
     PIN = "pin"
+    USERGROUP = "usergroup"  # set a user group's members (an on-call schedule's)
+    PAGERDUTY = "pagerduty"  # an Events API v2 event (bot/incidents/alerts.py)
+    OPSGENIE = "opsgenie"  # an Alert API call
     ARCHIVE = "archive"
     EMAIL = "email"  # a status-page update to a subscriber (bot/mail.py sends it)
 
@@ -277,6 +280,32 @@ class Outbox:
             incident_id=incident_id,
             priority=priority,
             coalesce=f"topic:{channel}" if render else None,
+        )
+
+    async def usergroup(
+        self, s: AsyncSession, group: str, users: Sequence[str], *, key: str
+    ) -> OutboxRow | None:
+        """Make a user group's members `users`; its rows go in order in a lane of their
+        own, so the last one written is the membership that stays."""
+        payload: dict[str, Any] = {"usergroup": group, "users": list(dict.fromkeys(users))}
+        return await self._add(
+            s, Op.USERGROUP, f"usergroup:{group}", key, payload, incident_id=None, priority=50
+        )
+
+    async def alert(
+        self,
+        s: AsyncSession,
+        op: Op,
+        lane: str,
+        payload: dict[str, Any],
+        *,
+        key: str,
+        incident_id: int,
+        priority: int,
+    ) -> OutboxRow | None:
+        """A call to a paging service (bot/incidents/alerts.py says what it carries)."""
+        return await self._add(
+            s, op, lane, key, payload, incident_id=incident_id, priority=priority
         )
 
     async def pin(

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.incidents.chat import Chat, ChatError
-from bot.policy.model import Level, Policy
+from bot.policy.model import Contact, Level, Policy
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,9 @@ class Addressed:
     """One target of one page: the contact key, its kind, and whom it reached."""
 
     key: str
-    kind: str  # a Contact.kind: user | usergroup | channel (later: schedule, services)
-    users: tuple[str, ...] = ()  # the people it reached, as resolved when paged
+    kind: str  # a Contact.kind: user | usergroup | channel | schedule | pagerduty | opsgenie
+    # The people it reached, as resolved when paged; for a schedule, who was on call then.
+    users: tuple[str, ...] = ()
     group: str | None = None  # a user group's id: its members may acknowledge
     channel: str | None = None  # a channel: gets a link; nobody acknowledges for it
 
@@ -63,14 +65,34 @@ class Targets:
     def channels(self) -> list[str]:
         return [a.channel for a in self.addressed if a.channel]
 
+    @property
+    def on_call(self) -> dict[str, str]:
+        """Contact key -> the member on call there at the moment of the page."""
+        return {a.key: a.users[0] for a in self.addressed if a.kind == "schedule" and a.users}
+
+    @property
+    def services(self) -> list[str]:
+        """Keys of the paging-service contacts (PagerDuty, Opsgenie), alerted beside it."""
+        return [a.key for a in self.addressed if a.kind in SERVICES]
+
     def why(self, user: str) -> str:
         """Why `user` is paged: the contact keys that reached them."""
         keys = [a.key for a in self.addressed if user in a.users]
         return ", ".join(keys)
 
 
-async def resolve(chat: Chat, policy: Policy, level: Level) -> Targets:
-    """The people, groups and channels `level` pages now (reads only: group members)."""
+SERVICES = {"pagerduty": "PagerDuty", "opsgenie": "Opsgenie"}
+
+# The member a contact naming a schedule (or a layer) pages at a moment; None: nobody
+# is on call there then (bot/incidents/oncall.py `OnCallBook.paged`).
+OnCallAt = Callable[[Policy, Contact, datetime], Awaitable[str | None]]
+
+
+async def resolve(
+    chat: Chat, policy: Policy, level: Level, *, at: datetime, on_call: OnCallAt
+) -> Targets:
+    """The people, groups, channels and paging services `level` pages at `at` (reads
+    only: group members, who is on call)."""
     t = Targets()
     for key in level.targets:
         contact = policy.contacts[key]
@@ -94,6 +116,17 @@ async def resolve(chat: Chat, policy: Policy, level: Level) -> Targets:
                 assert contact.channel is not None
                 t.addressed.append(Addressed(key, "channel", channel=contact.channel))
                 t.mentions.append(chat.channel_ref(contact.channel))
+            case "schedule":
+                user = await on_call(policy, contact, at)
+                if user is None:
+                    t.problems.append(f"nobody is on call in `{key}` right now")
+                    continue
+                t.addressed.append(Addressed(key, "schedule", users=(user,)))
+                t.mentions.append(chat.user_ref(user))
+            case "pagerduty" | "opsgenie":
+                # Alerted beside the page (bot/incidents/alerts.py); nobody to DM here.
+                t.addressed.append(Addressed(key, contact.kind))
+                t.mentions.append(f"{SERVICES[contact.kind]} `{key}`")
     return t
 
 

@@ -19,6 +19,7 @@ from bot.incidents import drills
 from bot.incidents.channel_names import MAX_CHANNEL_NAME_LEN, channel_name, with_suffix
 from bot.incidents.chat import Chat, ChatError, Message, step_key
 from bot.incidents.invitees import severity_invitees
+from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import ANNOUNCED, Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.summary import (
@@ -28,7 +29,7 @@ from bot.incidents.summary import (
     topic_lane,
     topic_text,
 )
-from bot.policy.model import Severity
+from bot.policy.model import Contact, Severity
 from bot.store.repo import Store
 from bot.store.tables import Incident, OutboxRow
 
@@ -54,6 +55,8 @@ class ChannelSetUp:
         self.chat = chat
         self.policy = policy
         self.outbox = outbox
+        # Who is on call, for a severity inviting a schedule (set by the composition root).
+        self.oncall: OnCallBook | None = None
 
     async def run(
         self, outcome: DeclareOutcome, sev: Severity, retry_since: datetime | None
@@ -215,7 +218,15 @@ class ChannelSetUp:
         return None
 
     async def _invitees(self, sev: Severity, commander: str) -> tuple[list[str], list[str]]:
-        return await severity_invitees(self.chat, self.policy.policy, sev, commander)
+        pol, book = self.policy.policy, self.oncall
+        if book is None:
+            return await severity_invitees(self.chat, pol, sev, commander)
+        now = book.clock.now()  # who is on call at the declaration
+
+        async def on_call(contact: Contact) -> str | None:
+            return await book.paged(pol, contact, now)
+
+        return await severity_invitees(self.chat, pol, sev, commander, on_call)
 
 
 async def record_announcement(s: AsyncSession, row: OutboxRow, result: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.incidents.chat import Chat, Message, step_key
 from bot.incidents.errors import NothingToDo
 from bot.incidents.invitees import severity_invitees
+from bot.incidents.oncall import OnCallBook
 from bot.incidents.outbox import Outbox, rank
 from bot.incidents.policy_book import PolicyBook
 from bot.incidents.policy_words import severity_named
@@ -26,7 +27,7 @@ from bot.incidents.private_move import Move, PrivateMove
 from bot.incidents.timeline import TimelineKind, new_entry
 from bot.planning import due_jobs
 from bot.policy.durations import format_duration
-from bot.policy.model import Policy, Severity
+from bot.policy.model import Contact, Policy, Severity
 from bot.store.repo import Store
 from bot.store.tables import Incident
 
@@ -53,6 +54,7 @@ class SeverityChange:
         clock: Clock,
         outbox: Outbox,
         tell: Tell,
+        oncall: OnCallBook | None = None,
     ) -> None:
         self.store = store
         self.chat = chat
@@ -60,6 +62,7 @@ class SeverityChange:
         self.clock = clock
         self.outbox = outbox
         self.tell = tell
+        self.oncall = oncall  # who is on call, for a severity inviting a schedule
         self.mover = PrivateMove(store, chat, outbox)
 
     async def run(self, incident: Incident, user: str, severity: str) -> Incident:
@@ -74,11 +77,19 @@ class SeverityChange:
             )
         old = incident.severity
         # Reads (and the private channel, made in Slack) before the transaction.
-        invitees, problems = await severity_invitees(self.chat, pol, sev)
+        now = self.clock.now()
+        book = self.oncall
+
+        async def on_call(contact: Contact) -> str | None:  # on call at the change
+            assert book is not None
+            return await book.paged(pol, contact, now)
+
+        invitees, problems = await severity_invitees(
+            self.chat, pol, sev, on_call=on_call if book else None
+        )
         move: Move | None = None
         if sev.private and not incident.private:
             move = await self.mover.prepare(incident)
-        now = self.clock.now()
         async with self.store.session() as s:
             inc = await s.get(Incident, incident.id)
             assert inc is not None

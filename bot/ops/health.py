@@ -61,6 +61,8 @@ class SelfCheck:
         # at its next recovery); one still there a threshold later means nobody will.
         self.stale_after = self.lease + self.overdue_after
         self.verdict = Verdict()
+        # More checks, each giving its reasons (a paging service refusing our alerts).
+        self.more: list[Callable[[], Awaitable[list[str]]]] = []
 
     async def run(self) -> Verdict:
         """One round of checks; logs a line when the verdict changes."""
@@ -68,6 +70,11 @@ class SelfCheck:
         slack = await self.probe() if self.probe is not None else None
         if slack:
             reasons.append(slack)
+        for check in self.more:
+            try:
+                reasons += await check()
+            except Exception as e:
+                reasons.append(f"a check failed ({type(e).__name__})")
         before = self.verdict
         self.verdict = Verdict(reasons, self.clock.now())
         metrics.SELF_CHECK_FAILING.set(0 if self.verdict.ok else 1)

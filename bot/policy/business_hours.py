@@ -61,14 +61,15 @@ class BusinessHours(PolicyModel):
     def zone(self, policy_zone: str) -> ZoneInfo:
         return ZoneInfo(self.timezone or policy_zone)
 
-    def _window(self, day: date, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    def window(self, day: date, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+        """When `day`'s business hours open and close; None: not a working day."""
         if DAYS[day.weekday()] not in self.days or day in self.holidays:
             return None
         midnight = datetime.combine(day, time(0), tzinfo=tz)
         return midnight + _opening(self.hours), midnight + _closing(self.hours)
 
     def contains(self, when: datetime, tz: ZoneInfo) -> bool:
-        window = self._window(when.astimezone(tz).date(), tz)
+        window = self.window(when.astimezone(tz).date(), tz)
         return window is not None and window[0] <= when < window[1]
 
     def add(self, start: datetime, duration: timedelta, tz: ZoneInfo) -> datetime:
@@ -77,7 +78,7 @@ class BusinessHours(PolicyModel):
         day = start.astimezone(tz).date()
         t = start
         for _ in range(3 * 366):  # years of holidays still end
-            window = self._window(day, tz)
+            window = self.window(day, tz)
             if window is not None:
                 opens, closes = window
                 t = max(t, opens)

@@ -27,11 +27,14 @@ def _hint(name: str, known: Iterable[str], what: str) -> str:
 
 
 def cross_references(policy: Policy) -> Problems:
+    from .schedule_checks import schedule_refs  # it uses _hint from here
+
     return [
         *_severity_refs(policy),
         *_contact_refs(policy),
         *_permission_refs(policy),
         *_template_role_refs(policy),
+        *schedule_refs(policy),
         *_monitoring_refs(policy),
         *_business_refs(policy),
         *_follow_through_refs(policy),
@@ -94,6 +97,14 @@ def _contact_refs(policy: Policy) -> Problems:
         for j, key in enumerate(severity.invite):
             check(("severities", i, "invite", j), key)
             contact = policy.contacts.get(key)
+            if contact is not None and contact.kind in ("pagerduty", "opsgenie"):
+                found.append(
+                    (
+                        ("severities", i, "invite", j),
+                        f'contact "{key}" is a {contact.kind}, which cannot be invited; page it '
+                        "from an escalation level instead",
+                    )
+                )
             if contact is not None and contact.kind == "channel":
                 found.append(
                     (
@@ -131,8 +142,9 @@ def _grant_problem(policy: Policy, entry: str, grant: Grant) -> str | None:
             f'"{entry}" is not commander, anyone, role:<role>, usergroup:<contact> or a '
             "contact key" + _hint(grant.name, policy.contacts, "contacts are")
         )
-    if contact.kind == "channel":
-        return f'contact "{grant.name}" is a channel; permissions take users and user groups'
+    if contact.kind not in ("user", "usergroup"):
+        kind = contact.kind
+        return f'contact "{grant.name}" is a {kind}; permissions take users and user groups'
     if grant.usergroup_only and contact.kind != "usergroup":
         return f'contact "{grant.name}" is a {contact.kind}, not a usergroup; write {grant.name}'
     return None

@@ -35,6 +35,7 @@ from .fields import (
 )
 from .follow_through import FollowThrough
 from .permissions import Action, Permissions
+from .schedules import Schedule
 from .sections import (
     Channel,
     Contact,
@@ -53,6 +54,7 @@ __all__ = [
     "Escalation",
     "Level",
     "Policy",
+    "Schedule",
     "Severity",
     "StatusPage",
     "Statuses",
@@ -87,6 +89,8 @@ class Policy(PolicyModel):
     """When durations written ``... in business hours`` run; null: no business hours."""
     follow_through: FollowThrough = Field(default_factory=FollowThrough)
     """After resolution: deadlines, action items and their tracker (policy/follow_through.py)."""
+    schedules: dict[Key, Schedule] = Field(default_factory=dict)
+    """Key -> on-call schedule; a contact with ``schedule: <key>`` pages who is on call."""
 
     @field_validator("timezone")
     @classmethod
@@ -155,6 +159,13 @@ class Policy(PolicyModel):
             hours = self.business_hours
             return hours.add(start, duration, hours.zone(self.timezone))
         return start + duration
+
+    def participant(self, ref: str) -> str | None:
+        """A schedule participant (a member ID or a user contact's key) as a member ID."""
+        contact = self.contacts.get(ref)
+        if contact is not None:
+            return contact.user
+        return ref if ref[:1] in {"U", "W"} and ref.isupper() else None
 
     def severity(self, name: str) -> Severity | None:
         """By name or alias, ignoring case, spaces, ``-`` and ``_`` (SEV-1 = sev1 = Sev 1)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -33,6 +33,7 @@ from .fields import (
     normalize,
     problem,
 )
+from .paging import Opsgenie, PagerDuty
 from .templates import (
     CHANNEL_PLACEHOLDERS,
     DEFAULT_TEMPLATES,
@@ -68,8 +69,13 @@ class Channel(PolicyModel):
         return value
 
 
+ContactKind = Literal["user", "usergroup", "channel", "schedule", "pagerduty", "opsgenie"]
+CONTACT_KINDS: tuple[ContactKind, ...] = get_args(ContactKind)
+
+
 class Contact(PolicyModel):
-    """A person, user group or channel, by Slack ID: exactly one of the three."""
+    """A person, user group or channel by Slack ID, an on-call schedule, or a paging
+    service: exactly one of them."""
 
     user: UserId | None = None
     """A member ID (U0123ABCD: profile > Copy member ID)."""
@@ -77,24 +83,33 @@ class Contact(PolicyModel):
     """A user group ID (S0123ABCD)."""
     channel: ChannelRef | None = None
     """``#name`` or a channel ID (C0123ABCD); paging it posts a link to the incident."""
+    schedule: Key | None = None
+    """The key of a schedule: pages whoever is on call there at the moment of the page."""
+    layer: Key | None = None
+    """With schedule: that layer only (e.g. secondary); without: the first layer with
+    someone on call."""
+    pagerduty: PagerDuty | None = None
+    """A PagerDuty service: a page triggers an alert there (bot/policy/paging.py)."""
+    opsgenie: Opsgenie | None = None
+    """An Opsgenie team: a page creates an alert there."""
     note: str = ""
     """Free text for people reading the policy (who this is, phone, e-mail)."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
-        given = [k for k in ("user", "usergroup", "channel") if getattr(self, k) is not None]
+        given = [k for k in CONTACT_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
             raise problem(
-                "give exactly one of user, usergroup or channel"
+                "give exactly one of user, usergroup or channel (or schedule, pagerduty, opsgenie)"
                 + (f" (found {', '.join(given)})" if given else "")
             )
+        if self.layer is not None and self.schedule is None:
+            raise problem("layer names a layer of a schedule; give schedule too")
         return self
 
     @property
-    def kind(self) -> Literal["user", "usergroup", "channel"]:
-        if self.user is not None:
-            return "user"
-        return "usergroup" if self.usergroup is not None else "channel"
+    def kind(self) -> ContactKind:
+        return next(k for k in CONTACT_KINDS if getattr(self, k) is not None)
 
     @property
     def ref(self) -> str:

@@ -267,6 +267,12 @@ class SlackChat:
         resp = await self._call("usergroups.users.list", idempotent=True, usergroup=group_id)
         return [str(u) for u in resp.get("users") or []]
 
+    async def set_group_members(self, group_id: str, users: Sequence[str]) -> None:
+        # The whole list each time: the same call made twice leaves the same group.
+        await self._call(
+            "usergroups.users.update", idempotent=True, usergroup=group_id, users=",".join(users)
+        )
+
     async def channel_members(self, channel: str) -> set[str]:
         members: set[str] = set()
         cursor = None

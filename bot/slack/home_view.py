@@ -22,10 +22,16 @@ SHOWN = 20
 
 
 def home_view(
-    board: Board, policy: Policy, now: datetime, after: Sequence[Block] = ()
+    board: Board,
+    policy: Policy,
+    now: datetime,
+    after: Sequence[Block] = (),
+    *,
+    on_call: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The view of `board` (Access.board: only what its viewer may see, since `now - RECENT`);
-    `after`: the viewer's follow-through and action items (slack/after_replies.py)."""
+    `after`: the viewer's follow-through and action items (slack/after_replies.py);
+    `on_call`: who is on call and the overrides (bot/slack/oncall_replies.py)."""
     declare = BY_ACTION[Action.DECLARE]
     blocks: list[Block] = [
         header("Incidents"),
@@ -57,6 +63,8 @@ def home_view(
             f"*{i.number}* {i.severity} · {mrkdwn.escape(i.title)} · resolved "
             f"{fmt_time(i.resolved_at, policy.timezone)} after {age(i.declared_at, i.resolved_at)}"
         )
+    if on_call:
+        blocks += [{"type": "divider"}, *section("*On call*\n" + "\n".join(on_call))]
     blocks += after
     return {"type": HOME_TAB, "blocks": _fit(blocks)}
 

@@ -252,5 +252,21 @@ class ConversationPace(SQLModel, table=True):
     next_at: datetime | None = _dt()
 
 
+class OncallOverride(SQLModel, table=True):
+    """Someone on call instead of the rotation for a while, set by `/incident oncall
+    override` (the policy's own overrides stay in the policy); kept, with who set it."""
+
+    __tablename__ = "oncall_override"
+
+    id: int = Field(default=None, primary_key=True)
+    schedule: str = Field(index=True)
+    layer: str
+    user_id: str
+    start_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    end_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    created_by: str
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 # After the incident (follow-through steps, action items): a module of its own.
 import bot.store.follow_tables  # noqa: E402, F401

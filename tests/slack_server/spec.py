@@ -21,6 +21,8 @@ MISSING_ARG_ERRORS: dict[tuple[str, str], str] = {
     ("reactions.add", "timestamp"): "no_item_specified",
     ("users.info", "user"): "user_not_found",
     ("usergroups.users.list", "usergroup"): "no_such_subteam",
+    ("usergroups.users.update", "usergroup"): "no_such_subteam",
+    ("usergroups.users.update", "users"): "no_users_provided",
     ("chat.getPermalink", "message_ts"): "message_not_found",
     ("chat.update", "ts"): "message_not_found",
 }

@@ -112,6 +112,25 @@ class Actions:
     done: int | None = None  # `actions done AI-3`: that item's id
 
 
+@dataclass(frozen=True)
+class OnCall:
+    """`/incident oncall [<schedule>]`: who is on call now and next."""
+
+    schedule: str | None = None
+
+
+@dataclass(frozen=True)
+class OnCallOverride:
+    """`/incident oncall override @person <from> <until> [<schedule>[/<layer>]]`; the
+    times stay text here: they are read in the schedule's time zone by the use case."""
+
+    user_id: str
+    start: str
+    end: str
+    schedule: str | None = None
+    layer: str | None = None
+
+
 Command: TypeAlias = (
     OpenDeclareModal
     | Declare
@@ -130,4 +149,6 @@ Command: TypeAlias = (
     | Postmortem
     | AddAction
     | Actions
+    | OnCall
+    | OnCallOverride
 )

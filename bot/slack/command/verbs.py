@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.policy.fields import normalize
-from bot.slack.command import action_args
+from bot.slack.command import action_args, oncall_args
 from bot.slack.command import arguments as args
 from bot.slack.command.objects import (
     Ack,
@@ -20,6 +20,7 @@ from bot.slack.command.objects import (
     Help,
     ListIncidents,
     Note,
+    OnCall,
     OpenDeclareModal,
     Postmortem,
     Resolve,
@@ -71,6 +72,21 @@ _TABLE = (
         "open incidents, newest first",
         in_incident=False,
         makes=ListIncidents,
+    ),
+    Verb(
+        "oncall",
+        oncall_args.oncall,
+        "/incident oncall [&lt;schedule&gt;]",
+        "who is on call now and next, and when they hand over",
+        in_incident=False,
+        makes=OnCall,
+        more=(
+            (
+                oncall_args.OVERRIDE_USAGE,
+                "put someone on call instead, from a time until a time (the schedule's "
+                "time zone; a layer after a slash, e.g. `oncall/secondary`)",
+            ),
+        ),
     ),
     Verb("help", args.help_, "/incident help", "this help", in_incident=False, makes=Help),
     Verb(

@@ -17,6 +17,7 @@ from bot.slack.after_replies import actions_reply, postmortem_blocks
 from bot.slack.ids import SLASH_COMMAND
 from bot.slack.middleware import Scope, scope_of
 from bot.slack.modals import declare_modal, update_modal
+from bot.slack.oncall_replies import oncall_reply
 from bot.slack.replies import declare_reply, incident_list
 from bot.store.tables import Incident
 
@@ -149,6 +150,11 @@ def register(app: AsyncApp, services: Services) -> None:
             await respond(
                 response_type="ephemeral", replace_original=False, text=declare_reply(outcome)
             )
+            return
+        if isinstance(parsed, (cmd.OnCall, cmd.OnCallOverride)):  # anywhere
+            pol = services.policy.policy
+            text = await oncall_reply(services.oncall, client, pol, parsed, user)
+            await ack(response_type="ephemeral", text=text)
             return
         # In-incident verbs: the use case, after the ack.
         if scope is None:  # not in an incident channel

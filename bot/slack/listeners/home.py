@@ -14,6 +14,7 @@ from bot.slack.after_replies import home_blocks
 from bot.slack.home_insights import HomeInsights, with_insights
 from bot.slack.home_view import RECENT, home_view
 from bot.slack.ids import HOME_TAB, Event
+from bot.slack.oncall_replies import home_lines
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,13 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         now = services.clock.now()
         board = await services.access.board(user, resolved_since=now - RECENT)
+        pol = services.policy.policy
         view = home_view(
-            board, services.policy.policy, now, after=await home_blocks(services, user, now)
+            board,
+            pol,
+            now,
+            after=await home_blocks(services, user, now),
+            on_call=await home_lines(services.oncall, pol, now),
         )
         view = with_insights(view, await figures.blocks(client, now))
         try:

@@ -33,6 +33,19 @@ def usergroup_users(ws: Workspace, args: Args) -> dict[str, Any]:
     return {"users": list(group.users)}
 
 
+def usergroup_users_update(ws: Workspace, args: Args) -> dict[str, Any]:
+    group = ws.usergroups.get(str_arg(args, "usergroup"))
+    if group is None:
+        raise SlackError("no_such_subteam")
+    users = [u for u in str_arg(args, "users").split(",") if u]
+    if not users:
+        raise SlackError("no_users_provided")
+    if any(u not in ws.users or ws.users[u].deleted for u in users):
+        raise SlackError("invalid_users")
+    group.users = users
+    return {"usergroup": {"id": group.id, "handle": group.handle, "users": users}}
+
+
 def usergroups_list(ws: Workspace, args: Args) -> dict[str, Any]:
     return {
         "usergroups": [
@@ -115,6 +128,7 @@ HANDLERS: dict[str, Handler] = {
     "users.info": users_info,
     "usergroups.users.list": usergroup_users,
     "usergroups.list": usergroups_list,
+    "usergroups.users.update": usergroup_users_update,
     "pins.add": pins_add,
     "reactions.add": reactions_add,
     "files.getUploadURLExternal": get_upload_url,
