@@ -14,6 +14,7 @@ import pytest
 
 from bot.clock import VirtualClock
 from bot.slack.ids import View
+from bot.store import jobs
 from bot.store.tables import Incident
 from tests.harness import ROOT, Bot, eventually, listeners_done, start_bot
 from tests.helpers import add_clocks_team, say
@@ -95,6 +96,21 @@ async def test_a_drill_pages_only_its_declarer_saying_who_would_have_been_paged(
     # The drill's own channel runs as a real incident's would.
     channel = [m.text for m in world.slack.messages(incident.channel_id)]
     assert any("Escalating" in t for t in channel)
+
+
+async def test_the_declarer_of_a_drill_acknowledges_the_pages_that_reached_them(
+    world: World,
+) -> None:
+    incident = await world.drill("SEV-1 Checkout down")
+    await world.at(0 * M)
+    assert incident.channel_id is not None
+    r = await world.bot.send.command("ack", user=world.alice, channel=incident.channel_id)
+    assert "Acknowledged" in r.body, r.body
+    # The secondary's timer stopped with the primary's page: nobody more is "paged".
+    await world.at(10 * M)
+    async with world.bot.services.store.session() as s:
+        pages = await jobs.pages_of(s, incident.id)
+    assert [(p.level, p.acked_by) for p in pages] == [(0, world.alice)]
 
 
 async def test_a_drill_is_never_published_and_is_marked_in_export(world: World) -> None:

@@ -37,10 +37,12 @@ async def acknowledge(c: Controls, incident: Incident, user: str) -> int:
             f"Nothing to acknowledge in {incident.number}: no page is waiting for an answer."
         )
     # Group members are asked before the transaction (no Slack call inside it).
+    # A drill's pages all reached its declarer (bot/incidents/drills.py): theirs to answer.
+    practising = incident.drill and user == incident.declared_by
     mine_ids = {
         p.id
         for p in waiting
-        if await paging_targets.addresses(p.targets, user, c.chat.group_members)
+        if practising or await paging_targets.addresses(p.targets, user, c.chat.group_members)
     }
     if not mine_ids:
         others = ", ".join(name(p.level) for p in waiting)
