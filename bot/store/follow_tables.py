@@ -5,6 +5,7 @@ Alembic revision, as for bot/store/tables.py."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -33,7 +34,7 @@ class FollowUp(SQLModel, table=True):
     done_by: str | None = None
 
 
-class TrackerState:
+class TrackerState(StrEnum):
     """Where an action item's issue is: being filed (an outbox row), filed, or refused."""
 
     FILING = "filing"
