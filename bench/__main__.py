@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench import declare, ingest, reminders
+from bench import catchup, declare, ingest, reminders
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -48,6 +48,8 @@ async def on_postgres(server: str) -> dict[str, dict[str, object]]:
         out["ingest_postgresql"] = await ingest.run(5000, 50, 0.1, db)
     async with fresh_database(server) as db:
         out["reminders_postgresql"] = await reminders.run(10_000, db=db)
+    async with fresh_database(server) as db:  # two --role worker processes
+        out["catchup_postgresql"] = await catchup.run(10_000, db=db, workers=2)
     async with fresh_database(server) as db:  # serve --role web beside --role worker
         out["declare_web_worker_postgresql"] = await declare.run(200, split=True, db_url=db)
     return out
@@ -63,6 +65,7 @@ def main() -> None:
         )
     results["declare"] = asyncio.run(declare.run(200))
     results["reminders_sqlite"] = asyncio.run(reminders.run(10_000))
+    results["catchup_sqlite"] = asyncio.run(catchup.run(10_000))
     server = os.environ.get("BENCH_POSTGRES_URL")
     if server:
         results.update(asyncio.run(on_postgres(server)))
