@@ -1,4 +1,6 @@
-"""Each status-page publication reaches every subscriber once, also across a SIGKILL.
+"""Each status-page publication reaches every subscriber across SIGKILLs: a Slack channel
+exactly once; an e-mail address once, or twice as the same message (its Message-ID) when
+a kill fell between the SMTP server's acceptance and the bot's commit.
 
 A real `python -m bot serve` (tests/policies/statuspage.yaml: the subscriber channel
 #customer-acme and two e-mail addresses, through a local SMTP server) publishes four
@@ -19,7 +21,6 @@ on the same database:
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,15 +170,18 @@ async def test_every_subscriber_gets_every_publication_once_across_sigkills(run:
 
     posts = [m.text for m in run.slack.messages(run.customer)]
     assert [sum(t in p for p in posts) for t in TEXTS] == [1, 1, 1, 1], posts
+    # E-mail: SMTP cannot be asked whether a message went, so a kill between a server's
+    # acceptance and the bot's commit sends that message again, as the same message (its
+    # Message-ID). Kill 4 is in that window on purpose; deliveries run side by side, so
+    # any kill may also catch another address's delivery there. Never more than that.
+    doubled = 0
     for address in CUSTOMERS:
         mails = run.smtp.to(address)
-        ids = Counter(m.message_id for m in mails)
-        assert len(ids) == len(TEXTS), (address, [m.body for m in mails])
-        assert [sum(t in m.body for m in mails) for t in TEXTS[:3]] == [1, 1, 1], address
-    # Killed between the server's acceptance and the bot's commit (4): the copy sent
-    # again is the same message (its Message-ID). The other address's delivery may have
-    # been in that window too (deliveries run side by side).
-    for address in CUSTOMERS:
-        copies = [m for m in run.smtp.to(address) if TEXTS[3] in m.body]
-        assert 1 <= len(copies) <= 2 and len({m.message_id for m in copies}) == 1
+        assert len({m.message_id for m in mails}) == len(TEXTS), (address, mails)
+        for t in TEXTS:
+            copies = [m for m in mails if t in m.body]
+            assert 1 <= len(copies) <= 2, (address, t, len(copies))
+            assert len({m.message_id for m in copies}) == 1, (address, t)
+            doubled += len(copies) - 1
     assert len([m for m in run.smtp.to(CUSTOMERS[0]) if TEXTS[3] in m.body]) == 2
+    assert doubled <= len(run.kills)
