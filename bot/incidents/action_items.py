@@ -188,7 +188,11 @@ class ActionItems:
         async with self.store.session() as s:
             item = await s.get(ActionItem, item_id)
             if item is None or (of is not None and item.incident_id != of.id):
-                raise NothingToDo(f"There is no action item AI-{item_id}.")
+                where = f" in {of.number}" if of is not None else ""
+                raise NothingToDo(
+                    f"There is no action item AI-{item_id}{where}: `/incident actions` in the "
+                    "incident's channel lists its items and their numbers."
+                )
             incident = await s.get(Incident, item.incident_id)
             assert incident is not None
             if user not in (item.owner_id, item.created_by) and not await self.checks.may(

@@ -140,7 +140,12 @@ class FollowThrough:
         pol = await self.policy.of(incident)
         step = next((st for _, st in steps_for(pol, incident) if st.name == name), None)
         if step is None or incident.resolved_at is None:
-            raise NothingToDo(f"{incident.number} owes no follow-through step called {name}.")
+            owed = ", ".join(st.name for _, st in steps_for(pol, incident)) or "none"
+            when = "" if incident.resolved_at is not None else " (they start once it is resolved)"
+            raise NothingToDo(
+                f"{incident.number} owes no follow-through step called {name}; "
+                f"its steps: {owed}{when}."
+            )
         if user != incident.commander_id and not await self.checks.may(incident, user, "update"):
             raise NotAllowed(
                 f"The follow-through of {incident.number} is for its commander, "
